@@ -1,0 +1,42 @@
+"""Build the cdktf App with both stacks, and synthesize it without half-written output."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from cdktf import App
+
+from epoch_constructs.stack import EpochRegisterStack
+from epoch_settings import Settings
+from remote_state import RemoteStateStack
+
+
+def build_app(settings: Settings, outdir: Path) -> App:
+    """Both stacks; the root stack depends on the state backend (`cdktf deploy '*'`)."""
+    app = App(outdir=str(outdir))
+    state = RemoteStateStack(app, settings=settings)
+    root = EpochRegisterStack(app, settings=settings)
+    root.add_dependency(state)
+    return app
+
+
+def synth_to(settings: Settings, outdir: Path) -> None:
+    """Synthesize into a sibling temporary folder, then swap it into `outdir`.
+
+    A failure part-way leaves the previous output untouched.
+    """
+    outdir = outdir.resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    try:
+        build_app(settings, staging).synth()
+        old = outdir.with_name(f".{outdir.name}-old")
+        shutil.rmtree(old, ignore_errors=True)
+        if outdir.exists():
+            outdir.rename(old)
+        staging.rename(outdir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

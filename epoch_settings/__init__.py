@@ -1,0 +1,33 @@
+"""Deployment settings: one TOML file, validated before anything is synthesized."""
+
+from epoch_settings.loader import (
+    DEFAULT_SETTINGS_PATH,
+    SETTINGS_ENV_VAR,
+    SettingsError,
+    load_settings,
+    settings_path_from,
+)
+from epoch_settings.model import (
+    ApiSettings,
+    LambdaSettings,
+    Names,
+    RemoteStateSettings,
+    RoutingSettings,
+    Settings,
+    TableSettings,
+)
+
+__all__ = [
+    "DEFAULT_SETTINGS_PATH",
+    "SETTINGS_ENV_VAR",
+    "ApiSettings",
+    "LambdaSettings",
+    "Names",
+    "RemoteStateSettings",
+    "RoutingSettings",
+    "Settings",
+    "SettingsError",
+    "TableSettings",
+    "load_settings",
+    "settings_path_from",
+]

@@ -1,0 +1,101 @@
+"""Read and validate the settings file, turning every problem into one clear line."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from epoch_settings.model import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "settings.toml"
+SETTINGS_ENV_VAR = "EPOCH_SETTINGS"
+
+# What a pattern-constrained value should look like, by the key's last part.
+_PATTERN_HINTS = {
+    "regions": "an AWS region name such as us-east-1",
+    "drill_regions": "an AWS region name such as us-east-1",
+    "weights": "an AWS region name such as us-east-1",
+    "domain_name": "a lower-case domain name such as example.com",
+    "hosted_zone_id": "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+    "alarm_email": "an e-mail address such as oncall@example.com",
+    "app_name": "3-24 lower-case letters, digits and hyphens, starting with a letter",
+    "bucket": "an S3 bucket name: 3-63 lower-case letters, digits and hyphens",
+    "lock_table": "a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'",
+    "tags": "a tag of letters, digits, spaces and _.:/=+@-",
+}
+
+
+class SettingsError(Exception):
+    """A settings problem a user can fix; `str()` is the message to print."""
+
+
+def settings_path_from(argv: Sequence[str], environ: Mapping[str, str]) -> Path:
+    """`--settings FILE` wins over $EPOCH_SETTINGS, which wins over ./settings.toml."""
+    args = list(argv)
+    for index, arg in enumerate(args):
+        if arg == "--settings":
+            if index + 1 >= len(args):
+                raise SettingsError("--settings needs a file path, e.g. --settings prod.toml")
+            return Path(args[index + 1])
+        if arg.startswith("--settings="):
+            return Path(arg.split("=", 1)[1])
+    if environ.get(SETTINGS_ENV_VAR):
+        return Path(environ[SETTINGS_ENV_VAR])
+    return DEFAULT_SETTINGS_PATH
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Load and validate a settings file; raise SettingsError naming each bad key."""
+    path = Path(path) if path is not None else DEFAULT_SETTINGS_PATH
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(
+            f"{path}: settings file not found; copy settings.toml or point "
+            f"{SETTINGS_ENV_VAR} (or --settings) at your file"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SettingsError(f"{path}: cannot read settings file: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SettingsError(f"{path}: not valid TOML: {err}") from None
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as err:
+        lines = [f"{path}: {_describe(detail)}" for detail in err.errors()]
+        raise SettingsError("\n".join(lines)) from None
+
+
+def _describe(detail: ErrorDetails) -> str:
+    loc = [str(part) for part in detail["loc"] if part != "[key]"]
+    key = ".".join(loc)
+    kind = detail["type"]
+    message = detail["msg"].removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return f"{key}: unknown setting (check the spelling; see the README's settings reference)"
+    if kind == "missing":
+        return f"{key}: required setting is missing"
+    if kind == "string_pattern_mismatch":
+        hint = next((_PATTERN_HINTS[p] for p in reversed(loc) if p in _PATTERN_HINTS), None)
+        if hint is not None:
+            return f"{key}: {detail['input']!r} is not {hint}"
+    if kind == "too_short":
+        ctx = detail.get("ctx", {})
+        wanted, got = ctx.get("min_length"), ctx.get("actual_length")
+        return f"{key}: needs at least {wanted} entries (got {got})"
+    if kind == "value_error" and not key:
+        # Cross-field checks name their keys themselves.
+        return message
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{key}: {message} (got {detail['input']!r})"
+    return f"{key}: {message}" if key else message
+
+
+def settings_from_environment(argv: Sequence[str] | None = None) -> Settings:
+    """The settings `main.py` synthesizes from: --settings, $EPOCH_SETTINGS or the default."""
+    return load_settings(settings_path_from(argv or [], os.environ))

@@ -1,0 +1,35 @@
+"""Entry point for `cdktf synth|diff|deploy` (cdktf.json) and `pipenv run synth`.
+
+Wiring only: read settings, build the app, synthesize.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# jsii prints a Node end-of-life banner on Node 20 at every start; it is not ours to show.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from epoch_settings import SettingsError
+from epoch_settings.loader import settings_from_environment
+
+
+def main(argv: list[str]) -> int:
+    try:
+        settings = settings_from_environment(argv)
+    except SettingsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    # Imported after validation: bad settings fail in well under a second,
+    # before the AWS provider bindings load.
+    from epoch_constructs.app import synth_to
+
+    # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.
+    synth_to(settings, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

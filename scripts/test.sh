@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `pipenv run test`: finish any set-up the tests need, then run the whole suite.
+# Extra arguments go to pytest (e.g. `pipenv run test -k checkov`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "error: Node.js 20+ is required (dynalite and the cdktf CLI run on it)" >&2
+  exit 1
+fi
+# dynalite (the DynamoDB-compatible server the service tests start) comes from npm.
+if [ ! -x node_modules/.bin/dynalite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing Node tools (npm ci)..." >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+exec python -m pytest "$@"

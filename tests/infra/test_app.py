@@ -1,0 +1,79 @@
+"""The app wiring: stacks, backend, dependency and the safe output swap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from epoch_constructs import app as app_module
+from epoch_constructs.stack import STACK_NAME as ROOT
+from remote_state.stack import STACK_NAME as STATE
+from tests.infra.conftest import Synthesized
+
+
+def test_both_stacks_are_synthesized(default_app: Synthesized) -> None:
+    manifest = json.loads((default_app.outdir / "manifest.json").read_text())
+    assert set(manifest["stacks"]) == {STATE, ROOT}
+
+
+def test_root_stack_depends_on_remote_state(default_app: Synthesized) -> None:
+    manifest = json.loads((default_app.outdir / "manifest.json").read_text())
+    assert manifest["stacks"][ROOT]["dependencies"] == [STATE]
+
+
+def test_root_backend_is_the_bootstrap_bucket_with_both_locks(default_app: Synthesized) -> None:
+    s3 = default_app.stack(ROOT)["terraform"]["backend"]["s3"]
+    settings = default_app.settings
+    assert s3["bucket"] == settings.remote_state.bucket
+    assert s3["dynamodb_table"] == settings.remote_state.lock_table
+    assert s3["key"] == settings.remote_state.state_key
+    assert s3["region"] == settings.primary_region
+    assert s3["encrypt"] is True
+    assert s3["use_lockfile"] is True
+
+
+def test_one_aliased_provider_per_region_with_default_tags(default_app: Synthesized) -> None:
+    providers = default_app.stack(ROOT)["provider"]["aws"]
+    assert [p["region"] for p in providers] == list(default_app.settings.regions)
+    assert all(p["alias"] == p["region"].replace("-", "_") for p in providers)
+    for provider in providers:
+        tags = provider["default_tags"][0]["tags"]
+        assert tags["app"] == default_app.settings.app_name
+        assert tags.items() >= default_app.settings.tags.items()
+
+
+def test_output_is_deterministic_and_has_no_absolute_paths(default_app: Synthesized) -> None:
+    for stack in (STATE, ROOT):
+        text = default_app.stack_text(stack)
+        assert str(default_app.outdir) not in text
+        assert str(Path.cwd()) not in text
+        assert "/tmp" not in text
+
+
+def test_failed_synth_leaves_previous_output_untouched(
+    default_app: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outdir = tmp_path / "cdktf.out"
+    outdir.mkdir()
+    (outdir / "previous.txt").write_text("kept")
+
+    def broken_build(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("synth failed half-way")
+
+    monkeypatch.setattr(app_module, "build_app", broken_build)
+    with pytest.raises(RuntimeError):
+        app_module.synth_to(default_app.settings, outdir)
+    assert (outdir / "previous.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+
+
+def test_synth_replaces_previous_output(default_app: Synthesized, tmp_path: Path) -> None:
+    outdir = tmp_path / "cdktf.out"
+    outdir.mkdir()
+    (outdir / "stale.txt").write_text("stale")
+    app_module.synth_to(default_app.settings, outdir)
+    assert not (outdir / "stale.txt").exists()
+    assert (outdir / "stacks" / ROOT / "cdk.tf.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]

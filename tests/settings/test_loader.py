@@ -1,0 +1,123 @@
+"""Settings validation: each bad case gives one clear line naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from epoch_settings import SettingsError, load_settings, settings_path_from
+from epoch_settings.loader import DEFAULT_SETTINGS_PATH, SETTINGS_ENV_VAR
+
+VALID = """
+domain_name = "example.com"
+hosted_zone_id = "Z123ABC"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(write(tmp_path, text))
+    return str(caught.value)
+
+
+def test_checked_in_settings_are_valid() -> None:
+    settings = load_settings(DEFAULT_SETTINGS_PATH)
+    assert settings.regions == ("us-east-1", "us-west-2")
+    assert settings.primary_region == "us-east-1"
+
+
+def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, VALID))
+    assert settings.regions == ("us-east-1", "us-west-2")
+    assert settings.routing.mode == "traffic-policy"
+    assert settings.table.billing_mode == "PROVISIONED"
+    assert settings.alarm_email is None
+    assert settings.names.api_domain == "api.example.com"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('colour = "blue"', "colour: unknown setting"),
+        ("[table]\nread_mn = 5", "table.read_mn: unknown setting"),
+        ('log_retention_days = "ninety"', "log_retention_days: Input should be a valid integer"),
+        ('[lambda]\nmemory_mb = "256"', "lambda.memory_mb: Input should be a valid integer"),
+        ("[table]\ndeletion_protection_enabled = 1", "table.deletion_protection_enabled"),
+        ('regions = ["us-east-1", "us-east-1"]', "regions: duplicate region us-east-1"),
+        (
+            'regions = ["us-east-1", "mars-north-1"]',
+            "regions.1: 'mars-north-1' is not an AWS region",
+        ),
+        ('regions = ["us-east-1"]', "regions: needs at least 2 entries (got 1)"),
+        ('regions = "us-east-1"', "regions: Input should be a valid tuple"),
+        ('alarm_email = "not-an-email"', "alarm_email: 'not-an-email' is not an e-mail address"),
+        ("log_retention_days = 42", "log_retention_days: 42 is not a CloudWatch Logs retention"),
+        ('[routing]\nmode = "random"', "routing.mode: Input should be 'traffic-policy'"),
+        ('[routing]\nweights = { "eu-west-1" = 10 }', "routing.weights: eu-west-1 is not one of"),
+        (
+            '[routing]\nweights = { "us-east-1" = 0, "us-west-2" = 0 }',
+            "routing.weights: every region has weight 0",
+        ),
+        ("[table]\nread_min = 50\nread_max = 10", "table: read_min must not exceed read_max"),
+        ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
+    ],
+)
+def test_bad_value_names_key_and_problem(tmp_path: Path, extra: str, expected: str) -> None:
+    # Top-level keys must precede tables in TOML; put the base keys after any table.
+    text = f"{VALID}\n{extra}" if extra.startswith("[") else f"{extra}\n{VALID}"
+    message = error_for(tmp_path, text)
+    assert expected in message
+    assert str(tmp_path / "settings.toml") in message
+    assert "Traceback" not in message
+
+
+def test_malformed_domain(tmp_path: Path) -> None:
+    message = error_for(tmp_path, 'domain_name = "not a domain"\nhosted_zone_id = "Z1"')
+    assert "domain_name: 'not a domain' is not a lower-case domain name" in message
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    message = error_for(tmp_path, 'domain_name = "example.com"')
+    assert message.endswith("hosted_zone_id: required setting is missing")
+
+
+def test_every_problem_is_reported_one_per_line(tmp_path: Path) -> None:
+    message = error_for(tmp_path, 'colour = "x"\ndomain_name = "BAD"\nhosted_zone_id = "Z1"')
+    lines = message.splitlines()
+    assert len(lines) == 2
+    assert any("colour: unknown setting" in line for line in lines)
+    assert any("domain_name:" in line for line in lines)
+
+
+def test_toml_syntax_error(tmp_path: Path) -> None:
+    assert "not valid TOML" in error_for(tmp_path, "domain_name = ")
+
+
+def test_duplicate_key_in_file(tmp_path: Path) -> None:
+    message = error_for(tmp_path, VALID + '\ndomain_name = "other.com"\n')
+    assert "not valid TOML" in message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="settings file not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_path_option_wins_over_environment() -> None:
+    env = {SETTINGS_ENV_VAR: "from-env.toml"}
+    assert settings_path_from(["--settings", "cli.toml"], env) == Path("cli.toml")
+    assert settings_path_from(["--settings=cli.toml"], env) == Path("cli.toml")
+    assert settings_path_from([], env) == Path("from-env.toml")
+    assert settings_path_from([], {}) == DEFAULT_SETTINGS_PATH
+
+
+def test_settings_option_without_value() -> None:
+    with pytest.raises(SettingsError, match="--settings needs a file path"):
+        settings_path_from(["--settings"], {})
