@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -13,8 +15,10 @@ def region_id(region: str) -> str:
     return region.replace("-", "_")
 
 
-def regional_providers(scope: Construct, settings: Settings) -> dict[str, AwsProvider]:
-    """Providers keyed by region, in settings order (the first is the primary).
+def regional_providers(
+    scope: Construct, settings: Settings, regions: Sequence[str]
+) -> dict[str, AwsProvider]:
+    """Providers keyed by region, in the given order (the first is the primary).
 
     Every provider is aliased and every resource names its provider, so no
     resource can land in a region by accident through a default provider.
@@ -28,5 +32,5 @@ def regional_providers(scope: Construct, settings: Settings) -> dict[str, AwsPro
             alias=region_id(region),
             default_tags=[AwsProviderDefaultTags(tags=tags)],
         )
-        for region in settings.regions
+        for region in regions
     }

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformStack
+from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
-from epoch_constructs.providers import regional_providers
+from epoch_constructs.encryption import MultiRegionKey
+from epoch_constructs.global_table import GlobalTable
+from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
+from epoch_constructs.lambda_asset import LambdaAsset
+from epoch_constructs.monitoring import HealthCheckAlarms
+from epoch_constructs.providers import region_id, regional_providers
+from epoch_constructs.region_frontend import FrontendProps, RegionFrontend
+from epoch_constructs.routing import RegionEndpoint, Routing
 from epoch_settings import Settings
 
 STACK_NAME = "epoch-register"
+# Route 53 publishes health-check metrics only here, so their alarms live here too.
+ROUTE53_METRICS_REGION = "us-east-1"
 
 
 class EpochRegisterStack(TerraformStack):
-    """Owns the providers, the global table, IAM, routing and one RegionFrontend per region."""
+    """Owns providers, data key, global table, IAM, routing and a RegionFrontend per region."""
 
     def __init__(self, scope: Construct, *, settings: Settings) -> None:
         super().__init__(scope, STACK_NAME)
@@ -27,4 +37,124 @@ class EpochRegisterStack(TerraformStack):
         )
         # S3-native locking; cdktf 0.21's S3Backend has no `use_lockfile` field.
         backend.add_override("use_lockfile", True)
-        self.providers = regional_providers(self, settings)
+
+        # The configured regions, plus us-east-1 for the health-check alarms if absent.
+        key_regions = list(settings.regions)
+        if ROUTE53_METRICS_REGION not in key_regions:
+            key_regions.append(ROUTE53_METRICS_REGION)
+        providers = regional_providers(self, settings, key_regions)
+        primary = providers[settings.primary_region]
+        account_id = DataAwsCallerIdentity(self, "account", provider=primary).account_id
+
+        key = MultiRegionKey(
+            self,
+            "data_key",
+            providers=providers,
+            regions=key_regions,
+            account_id=account_id,
+            alias=names.data_key_alias,
+            description=f"{names.app}: table, logs, environment and alarm topics",
+        )
+        table = GlobalTable(
+            self, "global_table", settings=settings, providers=providers, key_arns=key.arns
+        )
+        roles = FunctionRoles(
+            self,
+            "function_roles",
+            settings=settings,
+            provider=primary,
+            account_id=account_id,
+            key_arns=key.arns,
+        )
+        logging_role = ApiGatewayLoggingRole(
+            self, "apigateway_logging", settings=settings, provider=primary
+        )
+        asset = LambdaAsset(self, "lambda_asset")
+
+        frontends: dict[str, RegionFrontend] = {}
+        validation_fqdn: str | None = None
+        for region in settings.regions:
+            frontend = RegionFrontend(
+                self,
+                f"frontend_{region_id(region)}",
+                props=FrontendProps(
+                    region=region,
+                    provider=providers[region],
+                    settings=settings,
+                    asset=asset,
+                    role_arns=roles.arns,
+                    key_arn=key.arns[region],
+                    table_name=table.name,
+                    logging_role_arn=logging_role.arn,
+                    validation_fqdn=validation_fqdn,
+                ),
+            )
+            validation_fqdn = frontend.domain.validation_fqdn
+            frontends[region] = frontend
+
+        routing = Routing(
+            self,
+            "routing",
+            settings=settings,
+            provider=providers[ROUTE53_METRICS_REGION],
+            endpoints={
+                region: RegionEndpoint(
+                    region=region,
+                    execute_api_host=f.api.execute_api_host,
+                    stage_name=f.api.stage_name,
+                    target_domain_name=f.domain.target_domain_name,
+                    target_zone_id=f.domain.target_zone_id,
+                )
+                for region, f in frontends.items()
+            },
+        )
+        health_alarms = HealthCheckAlarms(
+            self,
+            "health_check_alarms",
+            provider=providers[ROUTE53_METRICS_REGION],
+            settings=settings,
+            key_arn=key.arns[ROUTE53_METRICS_REGION],
+            health_check_ids=routing.health_check_ids,
+        )
+
+        TerraformOutput(
+            self,
+            "api_url",
+            value=f"https://{names.api_domain}",
+            description="The API's public URL (all regions)",
+        )
+        TerraformOutput(
+            self, "dynamodb_table_name", value=table.name, description="Global table name"
+        )
+        TerraformOutput(
+            self,
+            "dynamodb_table_arn",
+            value=table.arn,
+            description="Global table ARN (primary region)",
+        )
+        TerraformOutput(
+            self,
+            "route53_health_alarm_topic_arn",
+            value=health_alarms.topic.arn,
+            description="SNS topic (us-east-1) notified when a region's health check fails",
+        )
+        for region, frontend in frontends.items():
+            rid = region_id(region)
+            TerraformOutput(
+                self,
+                f"{rid}_endpoint",
+                value=frontend.api.invoke_url,
+                description=f"{region}: the region's own API endpoint (bypasses Route 53)",
+            )
+            TerraformOutput(
+                self,
+                f"{rid}_health_check_id",
+                value=routing.health_check_ids[region],
+                description=f"{region}: Route 53 health check id",
+            )
+            TerraformOutput(
+                self,
+                f"{rid}_alarm_topic_arn",
+                value=frontend.monitoring.topic.arn,
+                description=f"{region}: SNS topic for the region's alarms",
+            )

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from handlers import contract
+
 # Commercial-partition region names, e.g. us-east-1, ap-southeast-2, eu-central-1.
 REGION_PATTERN = (
     r"^(us|eu|ap|ca|sa|me|af|il|mx)-"
@@ -114,10 +116,20 @@ class LambdaSettings(_Section):
 
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
     architecture: Literal["arm64", "x86_64"] = "arm64"
-    # Must stay under API Gateway's 29 s integration timeout.
+    # Above the handlers' worst-case SDK time, below API Gateway's 29 s.
     timeout_seconds: Annotated[int, Field(ge=3, le=28)] = 10
     # Provisioned concurrency per function alias per region; 0 turns it off.
     provisioned_concurrency: Annotated[int, Field(ge=0, le=1000)] = 2
+
+    @model_validator(mode="after")
+    def _outlasts_sdk_retries(self) -> LambdaSettings:
+        if self.timeout_seconds <= contract.SDK_WORST_CASE_SECONDS:
+            raise ValueError(
+                f"timeout_seconds must exceed the handlers' worst-case DynamoDB call time "
+                f"({contract.SDK_WORST_CASE_SECONDS:g} s: handlers/contract.py), "
+                f"or a slow call is cut off without its 503"
+            )
+        return self
 
 
 class ApiSettings(_Section):
@@ -153,7 +165,7 @@ class Settings(_Section):
     hosted_zone_id: Annotated[str, StringConstraints(pattern=r"^Z[A-Z0-9]{1,32}$")]
     # Optional: alarms are e-mailed here (the subscription must be confirmed by clicking).
     alarm_email: Annotated[str, StringConstraints(pattern=EMAIL_PATTERN)] | None = None
-    log_retention_days: int = 90
+    log_retention_days: int = 365
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     table: TableSettings = Field(default_factory=TableSettings)
@@ -186,6 +198,11 @@ class Settings(_Section):
                     f"{key}: {', '.join(unknown)} is not one of the configured regions "
                     f"({', '.join(self.regions)})"
                 )
+        if self.routing.weights and self.routing.mode == "latency-records":
+            raise ValueError(
+                "routing.weights: latency-records routes by latency and ignores weights; "
+                "drain a region with routing.drill_regions instead"
+            )
         if all(self.weight(r) == 0 for r in self.regions):
             raise ValueError("routing.weights: every region has weight 0; at least one must serve")
         return self
@@ -223,10 +240,6 @@ class Names:
     def function(self, function: str) -> str:
         """Lambda function name (functions are regional, so the name repeats per region)."""
         return f"{self.app}-{function}"
-
-    def role(self, function: str, region: str) -> str:
-        """IAM role name: IAM is global, so a role per function and region needs both."""
-        return f"{self.app}-{function}-{region}"
 
     def log_group(self, function: str) -> str:
         return f"/aws/lambda/{self.function(function)}"

@@ -52,17 +52,26 @@ class Synthesized:
 # name -> settings file (the default deployment is the checked-in settings.toml).
 VARIANTS: dict[str, Path] = {
     "default": PROJECT_ROOT / "settings.toml",
+    "three_regions": SETTINGS_DIR / "three_regions.toml",
+    "weighted_records": SETTINGS_DIR / "weighted_records.toml",
+    "latency_on_demand_eu": SETTINGS_DIR / "latency_on_demand_eu.toml",
 }
 
 
 @pytest.fixture(scope="session")
-def synthesized_apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder holding every variant's output, so whole-output scans run once."""
+    return tmp_path_factory.mktemp("synth")
+
+
+@pytest.fixture(scope="session")
+def synthesized_apps(synth_root: Path) -> dict[str, Synthesized]:
     from epoch_constructs.app import synth_to
 
     apps: dict[str, Synthesized] = {}
     for name, path in VARIANTS.items():
         settings = load_settings(path)
-        outdir = tmp_path_factory.mktemp(f"synth-{name}") / "cdktf.out"
+        outdir = synth_root / name / "cdktf.out"
         synth_to(settings, outdir)
         apps[name] = Synthesized(name=name, settings=settings, outdir=outdir)
     return apps

@@ -65,8 +65,13 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
             '[routing]\nweights = { "us-east-1" = 0, "us-west-2" = 0 }',
             "routing.weights: every region has weight 0",
         ),
+        (
+            '[routing]\nmode = "latency-records"\nweights = { "us-east-1" = 5 }',
+            "routing.weights: latency-records routes by latency",
+        ),
         ("[table]\nread_min = 50\nread_max = 10", "table: read_min must not exceed read_max"),
         ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
+        ("[lambda]\ntimeout_seconds = 5", "lambda: timeout_seconds must exceed the handlers'"),
     ],
 )
 def test_bad_value_names_key_and_problem(tmp_path: Path, extra: str, expected: str) -> None:

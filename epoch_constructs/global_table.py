@@ -1,0 +1,178 @@
+"""GlobalTable: the registrations table, its replicas and their autoscaling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+)
+from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from constructs import Construct
+
+from epoch_constructs.providers import region_id
+from epoch_settings import Settings, TableSettings
+from handlers import contract
+
+# (capacity kind, scalable dimension suffix, predefined metric)
+_READ = ("read", "ReadCapacityUnits", "DynamoDBReadCapacityUtilization")
+_WRITE = ("write", "WriteCapacityUnits", "DynamoDBWriteCapacityUtilization")
+
+
+class GlobalTable(Construct):
+    """Owns the DynamoDB global table: primary table, one replica per other region, autoscaling.
+
+    Deploys in a single apply. Inline `replica` blocks on a provisioned table
+    fail or flap with autoscaling (terraform-provider-aws #13097, #25331), so
+    each replica is its own `aws_dynamodb_table_replica`, created only after
+    the primary's autoscaling policies exist, and the primary ignores the
+    capacity and replica drift that autoscaling and replication cause.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: Settings,
+        providers: Mapping[str, AwsProvider],
+        key_arns: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id_)
+        name = settings.names.table
+        table_settings = settings.table
+        provisioned = table_settings.billing_mode == "PROVISIONED"
+        primary_region, *replica_regions = settings.regions
+        capacity: dict[str, int] = (
+            {"read_capacity": table_settings.read_min, "write_capacity": table_settings.write_min}
+            if provisioned
+            else {}
+        )
+        self.name = name
+        self.table = DynamodbTable(
+            self,
+            "table",
+            provider=providers[primary_region],
+            name=name,
+            billing_mode=table_settings.billing_mode,
+            hash_key=contract.HASH_KEY,
+            attribute=[DynamodbTableAttribute(name=a, type="S") for a in contract.KEY_ATTRIBUTES],
+            global_secondary_index=[
+                DynamodbTableGlobalSecondaryIndex(
+                    name=contract.LIST_INDEX_NAME,
+                    hash_key=contract.LIST_INDEX_HASH_KEY,
+                    range_key=contract.LIST_INDEX_RANGE_KEY,
+                    projection_type="INCLUDE",
+                    non_key_attributes=list(contract.LIST_INDEX_PROJECTED),
+                    **capacity,
+                )
+            ],
+            # Global tables replicate through streams.
+            stream_enabled=True,
+            stream_view_type="NEW_AND_OLD_IMAGES",
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(
+                enabled=True, kms_key_arn=key_arns[primary_region]
+            ),
+            deletion_protection_enabled=table_settings.deletion_protection_enabled,
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=(
+                    ["read_capacity", "write_capacity", "global_secondary_index", "replica"]
+                    if provisioned
+                    else ["replica"]
+                )
+            ),
+            **capacity,
+        )
+        self.arn = self.table.arn
+        self.stream_arn = self.table.stream_arn
+
+        primary_policies: list[ITerraformDependable] = []
+        if provisioned:
+            primary_policies = self._autoscale(
+                primary_region, providers[primary_region], table_settings, (_READ, _WRITE), []
+            )
+
+        self.replicas: dict[str, DynamodbTableReplicaA] = {}
+        for region in replica_regions:
+            replica = DynamodbTableReplicaA(
+                self,
+                f"{region_id(region)}_replica",
+                provider=providers[region],
+                global_table_arn=self.table.arn,
+                kms_key_arn=key_arns[region],
+                # Not inherited from the primary: every replica sets its own.
+                point_in_time_recovery=True,
+                deletion_protection_enabled=table_settings.deletion_protection_enabled,
+                depends_on=primary_policies,
+            )
+            self.replicas[region] = replica
+            if provisioned:
+                # Write capacity is kept in sync across replicas by DynamoDB;
+                # read capacity scales per replica region.
+                self._autoscale(region, providers[region], table_settings, (_READ,), [replica])
+
+    def _autoscale(
+        self,
+        region: str,
+        provider: AwsProvider,
+        table_settings: TableSettings,
+        kinds: tuple[tuple[str, str, str], ...],
+        after: list[ITerraformDependable],
+    ) -> list[ITerraformDependable]:
+        """Target-tracking autoscaling for the table and its index in one region."""
+        bounds = {
+            "read": (table_settings.read_min, table_settings.read_max),
+            "write": (table_settings.write_min, table_settings.write_max),
+        }
+        policies: list[ITerraformDependable] = []
+        scopes = (
+            ("table", f"table/{self.name}", "table"),
+            ("index", f"table/{self.name}/index/{contract.LIST_INDEX_NAME}", "index"),
+        )
+        for scope_id, resource_id, dimension_kind in scopes:
+            for kind, dimension, metric in kinds:
+                low, high = bounds[kind]
+                base = f"{region_id(region)}_{scope_id}_{kind}"
+                target = AppautoscalingTarget(
+                    self,
+                    f"{base}_target",
+                    provider=provider,
+                    service_namespace="dynamodb",
+                    resource_id=resource_id,
+                    scalable_dimension=f"dynamodb:{dimension_kind}:{dimension}",
+                    min_capacity=low,
+                    max_capacity=high,
+                    depends_on=after or [self.table],
+                )
+                policies.append(
+                    AppautoscalingPolicy(
+                        self,
+                        f"{base}_policy",
+                        provider=provider,
+                        name=f"{self.name}-{scope_id}-{kind}-{region}",
+                        policy_type="TargetTrackingScaling",
+                        service_namespace=target.service_namespace,
+                        resource_id=target.resource_id,
+                        scalable_dimension=target.scalable_dimension,
+                        target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                            target_value=table_settings.target_utilization,
+                            predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                                predefined_metric_type=metric
+                            ),
+                        ),
+                    )
+                )
+        return policies

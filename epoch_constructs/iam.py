@@ -1,0 +1,134 @@
+"""Least-privilege IAM: one role per function, and API Gateway's logging role.
+
+IAM is global, so each role is made once and trusted by the function of the
+same name in every region; every grant lists the per-region ARNs it covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from constructs import Construct
+
+from epoch_constructs.policy import Statement, policy_document
+from epoch_settings import Settings
+from handlers import contract
+
+# DynamoDB calls each function makes (see handlers/): nothing else is granted.
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    # Conditional PutItem; GetItem returns the first registration on an idempotent retry.
+    "register": ("dynamodb:GetItem", "dynamodb:PutItem"),
+    "read": ("dynamodb:GetItem", "dynamodb:Query"),
+    "health": ("dynamodb:GetItem",),
+}
+# Functions that query the list index (the index ARN is a separate resource).
+INDEX_USERS = frozenset({"read"})
+# AWS publishes the API Gateway logging policy; it needs account-wide log access.
+APIGW_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+def _assume_role(scope: Construct, id_: str, service: str, provider: AwsProvider) -> str:
+    return str(
+        policy_document(
+            scope,
+            id_,
+            [
+                Statement(
+                    sid="TrustService",
+                    actions=("sts:AssumeRole",),
+                    principals={"Service": (service,)},
+                )
+            ],
+            provider=provider,
+        ).json
+    )
+
+
+class FunctionRoles(Construct):
+    """Owns one execution role per Lambda function, scoped to the table, its key and its logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: Settings,
+        provider: AwsProvider,
+        account_id: str,
+        key_arns: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id_)
+        names = settings.names
+        self.arns: dict[str, str] = {}
+        trust = _assume_role(self, "lambda_trust", "lambda.amazonaws.com", provider)
+        for function in contract.FUNCTION_HANDLERS:
+            tables = [
+                f"arn:aws:dynamodb:{region}:{account_id}:table/{names.table}"
+                for region in settings.regions
+            ]
+            if function in INDEX_USERS:
+                tables += [f"{arn}/index/{contract.LIST_INDEX_NAME}" for arn in tables]
+            log_groups = [
+                f"arn:aws:logs:{region}:{account_id}:log-group:{names.log_group(function)}:*"
+                for region in settings.regions
+            ]
+            statements = [
+                Statement(sid="Table", actions=TABLE_ACTIONS[function], resources=tables),
+                Statement(
+                    sid="TableKey",
+                    actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+                    resources=[key_arns[region] for region in settings.regions],
+                ),
+                Statement(
+                    sid="OwnLogs",
+                    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                    resources=log_groups,
+                ),
+                # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
+                Statement(
+                    sid="Tracing",
+                    actions=("xray:PutTelemetryRecords", "xray:PutTraceSegments"),
+                    resources=("*",),
+                ),
+            ]
+            role = IamRole(
+                self,
+                f"{function}_role",
+                provider=provider,
+                name=names.function(function),
+                description=f"{names.app} {function} function",
+                assume_role_policy=trust,
+            )
+            IamRolePolicy(
+                self,
+                f"{function}_policy",
+                provider=provider,
+                role=role.id,
+                name=f"{names.function(function)}-access",
+                policy=policy_document(
+                    self, f"{function}_access", statements, provider=provider
+                ).json,
+            )
+            self.arns[function] = role.arn
+
+
+class ApiGatewayLoggingRole(Construct):
+    """Owns the role API Gateway uses (in every region) to write access and execution logs."""
+
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings, provider: AwsProvider):
+        super().__init__(scope, id_)
+        role = IamRole(
+            self,
+            "role",
+            provider=provider,
+            name=f"{settings.names.app}-apigateway-logs",
+            assume_role_policy=_assume_role(self, "trust", "apigateway.amazonaws.com", provider),
+        )
+        IamRolePolicyAttachment(
+            self, "logs", provider=provider, role=role.name, policy_arn=APIGW_LOGS_POLICY
+        )
+        self.arn = role.arn

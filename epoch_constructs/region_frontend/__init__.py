@@ -1,0 +1,92 @@
+"""RegionFrontend: everything one region serves, built with that region's provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from constructs import Construct
+
+from epoch_constructs.lambda_asset import LambdaAsset
+from epoch_constructs.monitoring import RegionMonitoring
+from epoch_constructs.region_frontend.api import RegionApi
+from epoch_constructs.region_frontend.domain import RegionDomain
+from epoch_constructs.region_frontend.functions import RegionFunctions
+from epoch_constructs.region_frontend.waf import RegionFirewall
+from epoch_settings import Settings
+
+
+@dataclass(frozen=True)
+class FrontendProps:
+    """What one region's frontend needs from the root stack."""
+
+    region: str
+    provider: AwsProvider
+    settings: Settings
+    asset: LambdaAsset
+    role_arns: dict[str, str]
+    key_arn: str
+    table_name: str
+    logging_role_arn: str
+    # None for the first region, which creates the shared ACM validation record.
+    validation_fqdn: str | None
+
+
+class RegionFrontend(Construct):
+    """Owns one region's functions, API, custom domain, firewall and monitoring."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: FrontendProps) -> None:
+        super().__init__(scope, id_)
+        p = props
+        self.region = p.region
+        self.functions = RegionFunctions(
+            self,
+            "functions",
+            provider=p.provider,
+            region=p.region,
+            settings=p.settings,
+            asset=p.asset,
+            role_arns=p.role_arns,
+            key_arn=p.key_arn,
+            table_name=p.table_name,
+        )
+        self.api = RegionApi(
+            self,
+            "api",
+            provider=p.provider,
+            region=p.region,
+            settings=p.settings,
+            aliases=self.functions.aliases,
+            key_arn=p.key_arn,
+            logging_role_arn=p.logging_role_arn,
+        )
+        self.domain = RegionDomain(
+            self,
+            "domain",
+            provider=p.provider,
+            settings=p.settings,
+            rest_api_id=self.api.rest_api.id,
+            stage_name=self.api.stage_name,
+            validation_fqdn=p.validation_fqdn,
+        )
+        RegionFirewall(
+            self,
+            "firewall",
+            provider=p.provider,
+            region=p.region,
+            settings=p.settings,
+            stage_arn=self.api.stage.arn,
+            key_arn=p.key_arn,
+        )
+        self.monitoring = RegionMonitoring(
+            self,
+            "monitoring",
+            provider=p.provider,
+            region=p.region,
+            settings=p.settings,
+            key_arn=p.key_arn,
+            function_names=self.functions.names,
+            api_name=self.api.name,
+            stage_name=self.api.stage_name,
+            table_name=p.table_name,
+        )

@@ -1,0 +1,155 @@
+"""RegionApi: one region's REST API, its stage, logging and permission to call the aliases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
+    ApiGatewayRestApi,
+    ApiGatewayRestApiEndpointConfiguration,
+)
+from cdktf_cdktf_provider_aws.api_gateway_stage import (
+    ApiGatewayStage,
+    ApiGatewayStageAccessLogSettings,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from constructs import Construct
+
+from epoch_constructs.region_frontend.openapi import api_definition, load_openapi
+from epoch_settings import Settings
+
+STAGE_NAME = "v1"
+# One JSON object per request in the access log.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTimeEpoch",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "latency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "wafStatus": "$context.waf.status",
+        "xrayTraceId": "$context.xrayTraceId",
+        "errorMessage": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+
+
+class RegionApi(Construct):
+    """Owns, in one region: the REST API from OpenAPI, its deployment and stage, and logging."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: AwsProvider,
+        region: str,
+        settings: Settings,
+        aliases: Mapping[str, LambdaAlias],
+        key_arn: str,
+        logging_role_arn: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        names = settings.names
+        definition = api_definition(
+            load_openapi(), {function: alias.invoke_arn for function, alias in aliases.items()}
+        )
+        body = Fn.jsonencode(definition)
+        self.rest_api = ApiGatewayRestApi(
+            self,
+            "rest_api",
+            provider=provider,
+            name=names.api,
+            description=f"{names.app} API ({region})",
+            body=body,
+            put_rest_api_mode="overwrite",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        # Access and execution logging need the account-level role, once per region.
+        account = ApiGatewayAccount(
+            self, "account", provider=provider, cloudwatch_role_arn=logging_role_arn
+        )
+        deployment = ApiGatewayDeployment(
+            self,
+            "deployment",
+            provider=provider,
+            rest_api_id=self.rest_api.id,
+            # Redeploy whenever the definition changes (6.x deployments have no stage_name).
+            triggers={"definition": Fn.sha1(body)},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        access_logs = CloudwatchLogGroup(
+            self,
+            "access_logs",
+            provider=provider,
+            name=f"/aws/apigateway/{names.api}/{STAGE_NAME}/access",
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=key_arn,
+        )
+        self.stage = ApiGatewayStage(
+            self,
+            "stage",
+            provider=provider,
+            rest_api_id=self.rest_api.id,
+            deployment_id=deployment.id,
+            stage_name=STAGE_NAME,
+            xray_tracing_enabled=True,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            depends_on=[account],
+        )
+        ApiGatewayMethodSettings(
+            self,
+            "method_settings",
+            provider=provider,
+            rest_api_id=self.rest_api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                logging_level="ERROR",
+                # Request/response bodies in logs would copy client data; keep them out.
+                data_trace_enabled=False,
+                throttling_rate_limit=settings.api.throttle_rate_limit,
+                throttling_burst_limit=settings.api.throttle_burst_limit,
+            ),
+        )
+        for function, alias in aliases.items():
+            LambdaPermission(
+                self,
+                f"{function}_invoke",
+                provider=provider,
+                statement_id="AllowApiGatewayInvoke",
+                action="lambda:InvokeFunction",
+                principal="apigateway.amazonaws.com",
+                function_name=alias.function_name,
+                # The permission must name the alias, or invoking the alias is denied.
+                qualifier=alias.name,
+                source_arn=f"{self.rest_api.execution_arn}/*/*",
+            )
+        self.name = names.api
+        self.stage_name = STAGE_NAME
+        # The region's own endpoint: health checks target it, not the shared name.
+        self.execute_api_host = f"{self.rest_api.id}.execute-api.{region}.amazonaws.com"
+        self.invoke_url = self.stage.invoke_url

@@ -1,0 +1,165 @@
+"""Routing: Route 53 health checks per region and api.<domain> spread across regions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
+from cdktf_cdktf_provider_aws.route53_record import (
+    Route53Record,
+    Route53RecordAlias,
+    Route53RecordLatencyRoutingPolicy,
+    Route53RecordWeightedRoutingPolicy,
+)
+from cdktf_cdktf_provider_aws.route53_traffic_policy import Route53TrafficPolicy
+from cdktf_cdktf_provider_aws.route53_traffic_policy_instance import (
+    Route53TrafficPolicyInstance,
+)
+from constructs import Construct
+
+from epoch_constructs.providers import region_id
+from epoch_settings import Settings
+from handlers import contract
+
+# Route 53 health checkers time out a request after 2 s (HTTPS); /health answers well under that.
+HEALTH_CHECK_INTERVAL = 10
+DNS_TTL = 60
+
+
+@dataclass(frozen=True)
+class RegionEndpoint:
+    """One region as Route 53 sees it."""
+
+    region: str
+    execute_api_host: str  # the region's own API endpoint, probed by its health check
+    stage_name: str
+    target_domain_name: str  # the regional custom domain's target (d-….execute-api…)
+    target_zone_id: str
+
+
+def traffic_policy_document(
+    settings: Settings, endpoints: Mapping[str, RegionEndpoint], health_checks: Mapping[str, str]
+) -> dict[str, Any]:
+    """A weighted traffic policy: one `value` endpoint per region, each behind its health check.
+
+    Route 53 traffic policies have no API Gateway endpoint type; a CNAME to the
+    regional custom domain target is what the console builds too.
+    """
+    return {
+        "AWSPolicyFormatVersion": "2015-10-01",
+        "RecordType": "CNAME",
+        "StartRule": "regions",
+        "Endpoints": {
+            region: {"Type": "value", "Value": endpoints[region].target_domain_name}
+            for region in settings.regions
+        },
+        "Rules": {
+            "regions": {
+                "RuleType": "weighted",
+                "Items": [
+                    {
+                        "EndpointReference": region,
+                        "Weight": str(settings.weight(region)),
+                        "EvaluateTargetHealth": True,
+                        "HealthCheck": health_checks[region],
+                    }
+                    for region in settings.regions
+                ],
+            }
+        },
+    }
+
+
+class Routing(Construct):
+    """Owns the health checks and the api.<domain> records (traffic policy or plain records)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: Settings,
+        provider: AwsProvider,
+        endpoints: Mapping[str, RegionEndpoint],
+    ) -> None:
+        super().__init__(scope, id_)
+        names = settings.names
+        self.health_check_ids: dict[str, str] = {}
+        for region in settings.regions:
+            endpoint = endpoints[region]
+            check = Route53HealthCheck(
+                self,
+                f"{region_id(region)}_health",
+                provider=provider,
+                type="HTTPS",
+                fqdn=endpoint.execute_api_host,
+                port=443,
+                resource_path=f"/{endpoint.stage_name}{contract.ROUTE_HEALTH.path}",
+                request_interval=HEALTH_CHECK_INTERVAL,
+                failure_threshold=settings.routing.health_check_failure_threshold,
+                measure_latency=True,
+                enable_sni=True,
+                tags={"Name": names.health_check(region)},
+            )
+            self.health_check_ids[region] = check.id
+
+        mode = settings.routing.mode
+        if mode == "traffic-policy":
+            document = Fn.jsonencode(
+                traffic_policy_document(settings, endpoints, self.health_check_ids)
+            )
+            # A changed document forces a new policy, which fails while the
+            # instance still uses the old one (terraform-provider-aws #27767).
+            # The name carries the document's hash, so a change creates a new
+            # policy first, repoints the instance, then deletes the old one.
+            policy = Route53TrafficPolicy(
+                self,
+                "traffic_policy",
+                provider=provider,
+                name=Fn.join("-", [names.traffic_policy, Fn.substr(Fn.sha1(document), 0, 8)]),
+                comment=f"{names.app}: weighted across {len(settings.regions)} regions",
+                document=document,
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            )
+            Route53TrafficPolicyInstance(
+                self,
+                "traffic_policy_instance",
+                provider=provider,
+                name=names.api_domain,
+                hosted_zone_id=settings.hosted_zone_id,
+                traffic_policy_id=policy.id,
+                traffic_policy_version=policy.version,
+                ttl=DNS_TTL,
+            )
+            return
+        for region in settings.regions:
+            endpoint = endpoints[region]
+            Route53Record(
+                self,
+                f"{region_id(region)}_record",
+                provider=provider,
+                zone_id=settings.hosted_zone_id,
+                name=names.api_domain,
+                type="A",
+                set_identifier=region,
+                health_check_id=self.health_check_ids[region],
+                alias=Route53RecordAlias(
+                    name=endpoint.target_domain_name,
+                    zone_id=endpoint.target_zone_id,
+                    evaluate_target_health=True,
+                ),
+                weighted_routing_policy=(
+                    Route53RecordWeightedRoutingPolicy(weight=settings.weight(region))
+                    if mode == "weighted-records"
+                    else None
+                ),
+                latency_routing_policy=(
+                    Route53RecordLatencyRoutingPolicy(region=region)
+                    if mode == "latency-records"
+                    else None
+                ),
+            )

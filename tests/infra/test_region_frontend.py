@@ -1,0 +1,148 @@
+"""RegionFrontend wiring that breaks deployments silently when wrong."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
+from cdktf_cdktf_provider_aws.api_gateway_domain_name import ApiGatewayDomainName
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
+    LambdaProvisionedConcurrencyConfig,
+)
+from cdktf_cdktf_provider_aws.route53_record import Route53Record
+from cdktf_cdktf_provider_aws.wafv2_web_acl import Wafv2WebAcl
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+
+from handlers import contract
+from tests.infra.conftest import Synthesized
+from tests.infra.helpers import references, region_of, resources
+
+ALIAS = LambdaAlias.TF_RESOURCE_TYPE
+
+
+def test_api_invokes_each_functions_alias_not_the_function(default_app: Synthesized) -> None:
+    aliases = resources(default_app, ALIAS)
+    for api in resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE).values():
+        body = api["body"]
+        invoked = references(body, ALIAS, "invoke_arn")
+        assert {aliases[a]["provider"] for a in invoked} == {api["provider"]}
+        assert len(invoked) == len(contract.FUNCTION_HANDLERS)
+        assert not references(body, LambdaFunction.TF_RESOURCE_TYPE, "invoke_arn")
+        assert "x-amazon-apigateway-request-validator" in body
+        for route in contract.ROUTES:
+            assert route.operation_id in body
+
+
+def test_permissions_name_the_alias_qualifier(default_app: Synthesized) -> None:
+    permissions = resources(default_app, LambdaPermission.TF_RESOURCE_TYPE).values()
+    assert len(permissions) == len(contract.FUNCTION_HANDLERS) * len(default_app.settings.regions)
+    for permission in permissions:
+        (alias,) = references(permission["qualifier"], ALIAS, "name")
+        assert references(permission["function_name"], ALIAS, "function_name") == {alias}
+        assert permission["principal"] == "apigateway.amazonaws.com"
+
+
+def test_provisioned_concurrency_is_on_the_alias(synthesized_apps: dict[str, Synthesized]) -> None:
+    app = synthesized_apps["default"]
+    warm = resources(app, LambdaProvisionedConcurrencyConfig.TF_RESOURCE_TYPE).values()
+    assert len(warm) == len(contract.FUNCTION_HANDLERS) * len(app.settings.regions)
+    for config in warm:
+        assert references(config["qualifier"], ALIAS, "name")
+        assert (
+            config["provisioned_concurrent_executions"]
+            == app.settings.functions.provisioned_concurrency
+        )
+
+
+def test_aliases_point_at_published_versions(default_app: Synthesized) -> None:
+    functions = resources(default_app, LambdaFunction.TF_RESOURCE_TYPE)
+    assert all(f["publish"] is True for f in functions.values())
+    for alias in resources(default_app, ALIAS).values():
+        assert references(alias["function_version"], LambdaFunction.TF_RESOURCE_TYPE, "version")
+
+
+def test_functions_settings(default_app: Synthesized) -> None:
+    lambda_settings = default_app.settings.functions
+    for function in resources(default_app, LambdaFunction.TF_RESOURCE_TYPE).values():
+        assert function["runtime"] == "python3.13"
+        assert function["architectures"] == [lambda_settings.architecture]
+        assert function["memory_size"] == lambda_settings.memory_mb
+        assert function["timeout"] == lambda_settings.timeout_seconds
+        assert function["tracing_config"] == {"mode": "Active"}
+        assert function["logging_config"]["log_format"] == "JSON"
+        assert function["handler"] in contract.FUNCTION_HANDLERS.values()
+        variables = function["environment"]["variables"]
+        assert variables[contract.ENV_TABLE_NAME] == default_app.settings.names.table
+        assert variables[contract.ENV_FORCE_UNHEALTHY] == "false"
+
+
+def test_drill_region_forces_health_503(synthesized_apps: dict[str, Synthesized]) -> None:
+    app = synthesized_apps["latency_on_demand_eu"]
+    for function in resources(app, LambdaFunction.TF_RESOURCE_TYPE).values():
+        forced = function["environment"]["variables"][contract.ENV_FORCE_UNHEALTHY]
+        assert forced == ("true" if region_of(function) == "eu-central-1" else "false")
+
+
+def test_every_log_group_is_encrypted_with_retention(default_app: Synthesized) -> None:
+    groups = resources(default_app, CloudwatchLogGroup.TF_RESOURCE_TYPE).values()
+    assert groups
+    for group in groups:
+        assert group["retention_in_days"] == default_app.settings.log_retention_days
+        assert group["kms_key_id"].startswith("${aws_kms_")
+
+
+def test_stage_logs_traces_and_is_behind_waf(default_app: Synthesized) -> None:
+    stages = resources(default_app, ApiGatewayStage.TF_RESOURCE_TYPE)
+    associations = resources(default_app, Wafv2WebAclAssociation.TF_RESOURCE_TYPE).values()
+    assert len(stages) == len(default_app.settings.regions)
+    protected = {
+        next(iter(references(a["resource_arn"], ApiGatewayStage.TF_RESOURCE_TYPE, "arn")))
+        for a in associations
+    }
+    assert protected == set(stages)
+    for stage in stages.values():
+        assert stage["xray_tracing_enabled"] is True
+        assert '"requestId":"$context.requestId"' in stage["access_log_settings"]["format"]
+
+
+def test_waf_has_rate_limit_and_managed_rules(default_app: Synthesized) -> None:
+    for acl in resources(default_app, Wafv2WebAcl.TF_RESOURCE_TYPE).values():
+        names = [rule["name"] for rule in acl["rule"]]
+        assert names[0] == "rate-limit-per-ip"
+        assert (
+            acl["rule"][0]["statement"]["rate_based_statement"]["limit"]
+            == default_app.settings.api.waf_rate_limit
+        )
+        assert {
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesAnonymousIpList",
+        } <= set(names)
+
+
+def test_custom_domain_is_regional_tls12(default_app: Synthesized) -> None:
+    domains = resources(default_app, ApiGatewayDomainName.TF_RESOURCE_TYPE).values()
+    assert sorted(region_of(d) for d in domains) == sorted(default_app.settings.regions)
+    for domain in domains:
+        assert domain["domain_name"] == default_app.settings.names.api_domain
+        assert domain["security_policy"] == "TLS_1_2"
+        assert domain["endpoint_configuration"]["types"] == ["REGIONAL"]
+
+
+def test_one_acm_validation_record_serves_every_region(
+    synthesized_apps: dict[str, Synthesized],
+) -> None:
+    for app in synthesized_apps.values():
+        records = resources(app, Route53Record.TF_RESOURCE_TYPE)
+        validation = [name for name in records if "validation_record" in name]
+        assert len(validation) == 1, app.name
+        validations = resources(app, AcmCertificateValidation.TF_RESOURCE_TYPE).values()
+        assert len(validations) == len(app.settings.regions)
+        for item in validations:
+            assert references(
+                item["validation_record_fqdns"][0], Route53Record.TF_RESOURCE_TYPE, "fqdn"
+            ) == set(validation)
