@@ -18,7 +18,6 @@ from epoch_constructs.stack import STACK_NAME as ROOT
 from remote_state.stack import STACK_NAME as STATE
 from tests.infra.conftest import VARIANTS, Synthesized
 
-
 # The handler code's hash changes with every handler edit; test_lambda_asset.py
 # checks it. Snapshots hold the infrastructure only.
 _ASSET = re.compile(r'"(filename|source_code_hash)": "[^"]*"')
