@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cdktf import TerraformStack, TerraformVariable, Testing
+from cdktf import App, TerraformStack, TerraformVariable, Testing
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -61,7 +61,7 @@ class Stacks:
 
 
 def build(
-    app: Any, name: str, settings: Settings, function_names: Mapping[str, str]
+    app: App, name: str, settings: Settings, function_names: Mapping[str, str]
 ) -> TerraformStack:
     """Both constructs over every configured region, as the root stack wires them."""
     stack = TerraformStack(app, name)
