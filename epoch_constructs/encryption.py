@@ -107,16 +107,9 @@ class MultiRegionKey(Construct):
             deletion_window_in_days=30,
             policy=key_policy(primary_region),
         )
-        KmsAlias(
-            self,
-            f"{region_id(primary_region)}_alias",
-            provider=providers[primary_region],
-            name=alias,
-            target_key_id=primary.key_id,
-        )
-        self.arns[primary_region] = primary.arn
+        keys: dict[str, KmsKey | KmsReplicaKey] = {primary_region: primary}
         for region in replica_regions:
-            replica = KmsReplicaKey(
+            keys[region] = KmsReplicaKey(
                 self,
                 f"{region_id(region)}_replica",
                 provider=providers[region],
@@ -125,11 +118,12 @@ class MultiRegionKey(Construct):
                 deletion_window_in_days=30,
                 policy=key_policy(region),
             )
+        for region, key in keys.items():
             KmsAlias(
                 self,
                 f"{region_id(region)}_alias",
                 provider=providers[region],
                 name=alias,
-                target_key_id=replica.key_id,
+                target_key_id=key.key_id,
             )
-            self.arns[region] = replica.arn
+            self.arns[region] = key.arn
