@@ -50,6 +50,45 @@ OPENAPI_FILENAME = "openapi.json"
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
+# --- Error codes: every error answer is {"error": {"code": ..., "message": ...}} ---
+# The handlers answer with these:
+ERROR_BAD_REQUEST = "bad_request"  # malformed request (repeated header, bad encoding)
+ERROR_INVALID_BODY = "invalid_body"
+ERROR_INVALID_PARAMETER = "invalid_parameter"
+ERROR_INVALID_CURSOR = "invalid_cursor"
+ERROR_INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+ERROR_INVALID_ID = "invalid_id"
+ERROR_NOT_FOUND = "not_found"
+ERROR_METHOD_NOT_ALLOWED = "method_not_allowed"
+ERROR_TOO_LARGE = "too_large"
+ERROR_UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+ERROR_THROTTLED = "throttled"  # 503: DynamoDB throttled after the SDK's retries
+ERROR_UNAVAILABLE = "unavailable"  # 503: DynamoDB unreachable or failing
+ERROR_UNHEALTHY = "unhealthy"  # 503 from GET /health
+ERROR_INTERNAL = "internal_error"
+HANDLER_ERROR_CODES: tuple[str, ...] = (
+    ERROR_BAD_REQUEST,
+    ERROR_INVALID_BODY,
+    ERROR_INVALID_PARAMETER,
+    ERROR_INVALID_CURSOR,
+    ERROR_INVALID_IDEMPOTENCY_KEY,
+    ERROR_INVALID_ID,
+    ERROR_NOT_FOUND,
+    ERROR_METHOD_NOT_ALLOWED,
+    ERROR_TOO_LARGE,
+    ERROR_UNSUPPORTED_MEDIA_TYPE,
+    ERROR_THROTTLED,
+    ERROR_UNAVAILABLE,
+    ERROR_UNHEALTHY,
+    ERROR_INTERNAL,
+)
+# API Gateway's own answers (gateway responses) use the same shape, these codes
+# where they mean the same thing, plus these two:
+ERROR_INVALID_REQUEST = "invalid_request"  # the gateway's request validation
+ERROR_FORBIDDEN = "forbidden"  # WAF
+GATEWAY_ONLY_ERROR_CODES: tuple[str, ...] = (ERROR_INVALID_REQUEST, ERROR_FORBIDDEN)
+ERROR_CODES: tuple[str, ...] = HANDLER_ERROR_CODES + GATEWAY_ONLY_ERROR_CODES
+
 # --- Table key schema ---------------------------------------------------------
 # Main table: one item per registration, hash key = registration id
 # (put by id, get by id). The list index keeps every registration in one
@@ -95,3 +134,61 @@ def create_table_request(table_name: str) -> dict[str, Any]:
         ],
         "BillingMode": "PAY_PER_REQUEST",
     }
+
+
+# --- API limits (openapi.json states the same numbers; tests/service check it) -
+# GET /getEpoch page size.
+LIST_LIMIT_DEFAULT = 25
+LIST_LIMIT_MAX = 100
+# Longest `cursor` accepted; real cursors are about 150 characters.
+CURSOR_MAX_LENGTH = 512
+# Idempotency-Key: 8-128 characters of [A-Za-z0-9._:-] (a UUID fits).
+IDEMPOTENCY_KEY_MIN_LENGTH = 8
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+IDEMPOTENCY_KEY_CHARSET = "A-Za-z0-9._:-"
+# uuid5 namespace the item id of an idempotent registration is derived from.
+# Data format: changing it breaks idempotency for keys already used.
+IDEMPOTENCY_NAMESPACE = "6f0d7c3e-2b1a-5c4d-8e9f-0a1b2c3d4e5f"
+# Registration ids are 32 lowercase hex digits (uuid4, or uuid5 of the key).
+ITEM_ID_PATTERN = "^[0-9a-f]{32}$"
+# Largest request body the handlers accept (413 above). POST takes at most `{}`.
+MAX_BODY_BYTES = 1024
+
+# --- SDK timeouts and retries (SDK worst case < Lambda timeout < API Gateway 29 s)
+# botocore "standard" retry mode; SDK_MAX_ATTEMPTS counts the first attempt too
+# (passed as `total_max_attempts`: botocore's `max_attempts` counts retries only);
+# the backoff before retry i (1-based) is rand(0, 1) * min(2 ** (i - 1), 20) s.
+SDK_CONNECT_TIMEOUT_SECONDS = 0.5
+SDK_READ_TIMEOUT_SECONDS = 1.0
+SDK_MAX_ATTEMPTS = 3
+# GET /health: its own tighter client, one attempt, well under Route 53's 2 s.
+HEALTH_CONNECT_TIMEOUT_SECONDS = 0.3
+HEALTH_READ_TIMEOUT_SECONDS = 0.5
+HEALTH_MAX_ATTEMPTS = 1
+# How long one container reuses a health result (≈15 checkers every 10 s).
+HEALTH_CACHE_SECONDS = 5.0
+# A Lambda container serves one request at a time: botocore's default pool (10)
+# is plenty. Local mode runs every request of one process through one client.
+SDK_MAX_POOL_CONNECTIONS = 10
+LOCAL_MAX_POOL_CONNECTIONS = 64
+# Retry-After (seconds) on 503 answers.
+RETRY_AFTER_THROTTLED_SECONDS = 1
+RETRY_AFTER_UNAVAILABLE_SECONDS = 2
+API_GATEWAY_TIMEOUT_SECONDS = 29
+
+
+def sdk_worst_case_seconds(connect: float, read: float, attempts: int) -> float:
+    """Longest one SDK call can take: every attempt times out, every backoff is maximal."""
+    backoff = sum(min(2.0**i, 20.0) for i in range(attempts - 1))
+    return attempts * (connect + read) + backoff
+
+
+# 3 x (0.5 + 1.0) + (1 + 2) = 7.5 s: the Lambda timeout must be above this.
+SDK_WORST_CASE_SECONDS = sdk_worst_case_seconds(
+    SDK_CONNECT_TIMEOUT_SECONDS, SDK_READ_TIMEOUT_SECONDS, SDK_MAX_ATTEMPTS
+)
+HEALTH_WORST_CASE_SECONDS = sdk_worst_case_seconds(
+    HEALTH_CONNECT_TIMEOUT_SECONDS, HEALTH_READ_TIMEOUT_SECONDS, HEALTH_MAX_ATTEMPTS
+)
+# Smallest Lambda timeout (whole seconds) that leaves room for one worst-case call.
+LAMBDA_TIMEOUT_MIN_SECONDS = int(SDK_WORST_CASE_SECONDS) + 2

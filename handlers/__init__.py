@@ -1,0 +1,1 @@
+"""EpochRegister Lambda code: three entry points (register, read, health) and their shared parts."""

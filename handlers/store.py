@@ -1,0 +1,233 @@
+"""DynamoDB access: one request per operation, SDK failures turned into 503 answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as SdkConnectionError
+
+from handlers import api, contract
+from handlers.logs import get_logger
+
+_log = get_logger()
+
+# Error codes DynamoDB (and botocore's retry logic) treat as throttling.
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "Throttling",
+    }
+)
+CONDITION_FAILED = "ConditionalCheckFailedException"
+HEALTH_PROBE_KEY = "health-probe"
+
+
+class Registration(NamedTuple):
+    """One registered epoch time."""
+
+    id: str
+    epoch_ms: int
+    region: str
+
+    @property
+    def epoch(self) -> int:
+        return self.epoch_ms // 1000
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "epoch": self.epoch,
+            "epoch_ms": self.epoch_ms,
+            "region": self.region,
+        }
+
+
+def to_item(registration: Registration) -> dict[str, Any]:
+    """The table item (main table key and list index key) for a registration."""
+    return {
+        contract.HASH_KEY: {"S": registration.id},
+        contract.LIST_INDEX_HASH_KEY: {"S": contract.LIST_PARTITION_VALUE},
+        contract.LIST_INDEX_RANGE_KEY: {
+            "S": contract.list_sort_key(registration.epoch_ms, registration.id)
+        },
+        "epoch": {"N": str(registration.epoch)},
+        "epoch_ms": {"N": str(registration.epoch_ms)},
+        "region": {"S": registration.region},
+    }
+
+
+def from_item(item: dict[str, Any]) -> Registration:
+    return Registration(
+        id=item[contract.HASH_KEY]["S"],
+        epoch_ms=int(item["epoch_ms"]["N"]),
+        region=item["region"]["S"],
+    )
+
+
+@contextmanager
+def _sdk_errors(operation: str) -> Iterator[None]:
+    """Throttling, DynamoDB-side failures and unreachable endpoints -> 503 + Retry-After.
+
+    The SDK has already retried with backoff (contract.SDK_MAX_ATTEMPTS) when
+    these arrive. Anything else (a request we built wrong) propagates.
+    """
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        metadata = exc.response.get("ResponseMetadata", {})
+        status = int(metadata.get("HTTPStatusCode") or 0)
+        fields = {
+            "dynamodb_operation": operation,
+            "dynamodb_error": code,
+            "retry_attempts": metadata.get("RetryAttempts"),
+        }
+        if code in THROTTLING_CODES:
+            _log.warning("dynamodb throttled", extra={"fields": fields})
+            raise api.unavailable(
+                api.THROTTLED,
+                "the database is throttling requests; retry later",
+                contract.RETRY_AFTER_THROTTLED_SECONDS,
+            ) from exc
+        if status >= 500 or code == "ResourceNotFoundException":
+            _log.error("dynamodb unavailable", extra={"fields": fields})
+            raise api.unavailable(
+                api.UNAVAILABLE,
+                "the database is unavailable; retry later",
+                contract.RETRY_AFTER_UNAVAILABLE_SECONDS,
+            ) from exc
+        raise
+    except (SdkConnectionError, HTTPClientError) as exc:
+        # Connect/read timeouts, refused or reset connections (all retried by the SDK).
+        _log.error(
+            "dynamodb unreachable",
+            extra={
+                "fields": {"dynamodb_operation": operation, "dynamodb_error": type(exc).__name__}
+            },
+        )
+        raise api.unavailable(
+            api.UNAVAILABLE,
+            "the database is unreachable; retry later",
+            contract.RETRY_AFTER_UNAVAILABLE_SECONDS,
+        ) from exc
+
+
+def put_new(client: Any, table: str, registration: Registration) -> Registration | None:
+    """Store a registration unless its id exists: one conditional PutItem.
+
+    Returns None when it was stored, else the registration already stored
+    under that id (from the failed condition's ALL_OLD item where DynamoDB
+    returns it, else from one consistent GetItem).
+    """
+    with _sdk_errors("PutItem"):
+        try:
+            client.put_item(
+                TableName=table,
+                Item=to_item(registration),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": contract.HASH_KEY},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            old = exc.response.get("Item")
+            if old:
+                return from_item(old)
+        else:
+            return None
+    existing = get(client, table, registration.id)
+    if existing is None:
+        # Only if the item was deleted between the two requests.
+        raise api.unavailable(
+            api.UNAVAILABLE,
+            "the registration changed concurrently; retry",
+            contract.RETRY_AFTER_UNAVAILABLE_SECONDS,
+        )
+    return existing
+
+
+def get(client: Any, table: str, item_id: str) -> Registration | None:
+    """One consistent GetItem by id."""
+    with _sdk_errors("GetItem"):
+        result = client.get_item(
+            TableName=table, Key={contract.HASH_KEY: {"S": item_id}}, ConsistentRead=True
+        )
+    item = result.get("Item")
+    return from_item(item) if item else None
+
+
+class Page(NamedTuple):
+    items: list[Registration]
+    last_key: dict[str, str] | None
+
+
+def query_page(client: Any, table: str, limit: int, start: dict[str, str] | None) -> Page:
+    """One Query on the list index, newest first, resuming after `start` (pk, list_sk).
+
+    Asks for one item more than the page so that `last_key` is None exactly on
+    the last page (DynamoDB alone would also hand a key to a page that happens
+    to end the list, and the client would fetch an empty page).
+    """
+    request: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": contract.LIST_INDEX_NAME,
+        "KeyConditionExpression": "#lp = :lp",
+        "ExpressionAttributeNames": {"#lp": contract.LIST_INDEX_HASH_KEY},
+        "ExpressionAttributeValues": {":lp": {"S": contract.LIST_PARTITION_VALUE}},
+        "ScanIndexForward": False,
+        "Limit": limit + 1,
+    }
+    if start is not None:
+        request["ExclusiveStartKey"] = {
+            contract.HASH_KEY: {"S": start[contract.HASH_KEY]},
+            contract.LIST_INDEX_HASH_KEY: {"S": contract.LIST_PARTITION_VALUE},
+            contract.LIST_INDEX_RANGE_KEY: {"S": start[contract.LIST_INDEX_RANGE_KEY]},
+        }
+    with _sdk_errors("Query"):
+        result = client.query(**request)
+    items = [from_item(item) for item in result.get("Items", [])]
+    page, more = items[:limit], len(items) > limit
+    last = result.get("LastEvaluatedKey")
+    last_key: dict[str, str] | None = None
+    if more:
+        final = page[-1]
+        last_key = {
+            contract.HASH_KEY: final.id,
+            contract.LIST_INDEX_RANGE_KEY: contract.list_sort_key(final.epoch_ms, final.id),
+        }
+    elif last:
+        # Fewer items than asked for but a key: DynamoDB's 1 MB page limit was hit.
+        last_key = {
+            contract.HASH_KEY: last[contract.HASH_KEY]["S"],
+            contract.LIST_INDEX_RANGE_KEY: last[contract.LIST_INDEX_RANGE_KEY]["S"],
+        }
+    return Page(page, last_key)
+
+
+def probe(client: Any, table: str) -> None:
+    """One small GetItem: raises ApiError(503) unless the table answers it."""
+    try:
+        with _sdk_errors("GetItem"):
+            client.get_item(
+                TableName=table,
+                Key={contract.HASH_KEY: {"S": HEALTH_PROBE_KEY}},
+                ProjectionExpression="#pk",
+                ExpressionAttributeNames={"#pk": contract.HASH_KEY},
+            )
+    except (ClientError, BotoCoreError) as exc:
+        # Any other refusal (e.g. access denied, missing credentials) is unhealthy too.
+        _log.error(
+            "health probe failed",
+            extra={"fields": {"dynamodb_operation": "GetItem", "dynamodb_error": repr(exc)}},
+        )
+        raise api.unavailable(
+            api.UNAVAILABLE,
+            "the table did not answer",
+            contract.RETRY_AFTER_UNAVAILABLE_SECONDS,
+        ) from exc

@@ -1,0 +1,1 @@
+"""Local mode: the real handlers behind a local API Gateway stand-in, over dynalite."""

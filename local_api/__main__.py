@@ -1,0 +1,128 @@
+"""`python -m local_api` (`pipenv run local`): the API on http://127.0.0.1:8080 over dynalite.
+
+Starts dynalite from node_modules on a free loopback port with its data in
+`.local-data/` (kept across restarts), creates the table with the
+infrastructure's key schema, sets the same environment variables the
+infrastructure sets on the Lambda functions, imports the three Lambda entry
+modules and serves them. Ctrl-C stops both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import importlib
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers import contract
+from handlers.api import LambdaHandler
+from local_api.dynalite import NODE_MODULES, PROJECT_ROOT, Dynalite, DynaliteError, ensure_table
+from local_api.server import LocalApi
+
+DEFAULT_TABLE = "epoch-register-local"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_api", description="Serve the EpochRegister API locally."
+    )
+    parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
+    parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=PROJECT_ROOT / ".local-data",
+        help="dynalite's data folder (default .local-data/ in the project)",
+    )
+    parser.add_argument("--table-name", default=DEFAULT_TABLE, help="table name")
+    parser.add_argument("--region", default="us-east-1", help="region reported by the API")
+    parser.add_argument(
+        "--force-unhealthy",
+        action="store_true",
+        help="GET /health answers 503 (what the infrastructure's failover drill sets)",
+    )
+    parser.add_argument("--node-modules", type=Path, default=NODE_MODULES, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def load_handler(path: str) -> LambdaHandler:
+    """`handlers.register.handler` -> that function (as the Lambda runtime resolves it)."""
+    module, _, name = path.rpartition(".")
+    handler: LambdaHandler = getattr(importlib.import_module(module), name)
+    return handler
+
+
+def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        api = LocalApi({}, host=args.host, port=args.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return _fail(
+                f"port {args.port} on {args.host} is already in use: "
+                "stop whatever listens there or choose another port with --port"
+            )
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
+    dynalite = Dynalite(args.data_dir.resolve(), node_modules=args.node_modules)
+    # Ctrl-C works even when started with SIGINT ignored (e.g. from a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        dynalite.start()
+        ensure_table(dynalite.endpoint_url, args.table_name, args.region)
+        # What RegionFrontend sets on every function (plus the local endpoint);
+        # a local server never signs with the developer's real credentials.
+        os.environ.update(
+            {
+                contract.ENV_TABLE_NAME: args.table_name,
+                contract.ENV_FORCE_UNHEALTHY: "true" if args.force_unhealthy else "false",
+                contract.ENV_REGION: args.region,
+                contract.ENV_DYNAMODB_ENDPOINT: dynalite.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+            }
+        )
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+            os.environ.pop(name, None)
+        # The same handler functions the Lambdas run, configured from the environment.
+        api.set_handlers(
+            {function: load_handler(path) for function, path in contract.FUNCTION_HANDLERS.items()}
+        )
+        print(
+            f"EpochRegister API on {api.url} (OpenAPI at {api.url}/openapi.json)\n"
+            f"dynalite at {dynalite.endpoint_url}, data in {args.data_dir}, "
+            f"table {args.table_name}. Ctrl-C stops both.",
+            file=sys.stderr,
+            flush=True,
+        )
+        api.serve_forever()
+    except DynaliteError as exc:
+        return _fail(str(exc))
+    except (ClientError, BotoCoreError) as exc:
+        return _fail(f"cannot prepare table {args.table_name} in dynalite: {exc}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        api.stop()
+        dynalite.stop()
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""Local API Gateway stand-in: HTTP requests become REST proxy events (format 1.0)
+for the same handler functions the Lambdas run; their answers become HTTP responses.
+
+Routing mirrors the deployed API: each known path goes to the function that
+owns it (contract.ROUTES), any method included, so the handler itself answers
+405; unknown paths go to a handler too, which answers 404. `/openapi.json`
+serves the API document (local mode only).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import handlers
+from handlers import contract
+from handlers.api import LambdaHandler, match_path
+from handlers.logs import get_logger
+
+OPENAPI_PATH = Path(handlers.__file__).resolve().parent / contract.OPENAPI_FILENAME
+# API Gateway REST's payload limit; the handlers enforce their own, smaller one.
+GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+_log = get_logger()
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """The parts of the Lambda context object handlers may read."""
+
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 256
+    deadline_ms: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.deadline_ms - int(time.time() * 1000))
+
+
+def owning_function(path: str) -> str | None:
+    """The function the deployed API routes this path to, if the path is known."""
+    matched = match_path(path)
+    if matched is None:
+        return None
+    template = matched[0]
+    return next(route.function for route in contract.ROUTES if route.path == template)
+
+
+def build_event(
+    *,
+    method: str,
+    raw_path: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event (payload format 1.0) for one HTTP request."""
+    target, _, query_string = raw_path.partition("?")
+    path = unquote(target) or "/"
+    matched = match_path(path)
+    resource, path_params = matched if matched is not None else (path, None)
+    query = parse_qs(query_string, keep_blank_values=True)
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        multi_headers.setdefault(name, []).append(value)
+    try:
+        text: str | None = body.decode("utf-8") if body else None
+        encoded = False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode("ascii"), True
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": path_params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "stage": "local",
+            "requestId": request_id,
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": multi_headers.get("User-Agent", [None])[-1],
+            },
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def _code(status: HTTPStatus) -> str:
+    """`Length Required` -> `length_required`, like the service's error codes."""
+    return status.phrase.lower().replace(" ", "_").replace("-", "_")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # 32+ clients connect at once in the load test; the default backlog is 5.
+    request_queue_size = 256
+
+    def __init__(
+        self, address: tuple[str, int], handlers_by_function: Mapping[str, LambdaHandler]
+    ) -> None:
+        self.handlers_by_function = dict(handlers_by_function)
+        self.openapi = OPENAPI_PATH.read_bytes()
+        super().__init__(address, _RequestHandler)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's
+    # algorithm and the client's delayed ACK add ~40 ms to every response.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def __getattr__(self, name: str) -> Any:
+        """`do_<METHOD>` for every method: the handler answers 405/404 as the deployed
+        API's ANY routes do (http.server would answer 501 for methods it lacks)."""
+        if name.startswith("do_"):
+            return self._proxy
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """The handlers write one JSON access log per request; stay quiet here."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, 501 method...) as JSON too."""
+        self.close_connection = True
+        status = HTTPStatus(code)
+        self._send(
+            code,
+            {"Content-Type": "application/json", "Connection": "close"},
+            json.dumps({"error": {"code": _code(status), "message": message or ""}}).encode(),
+        )
+
+    def _proxy(self) -> None:
+        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+            self.send_error(411, "send a Content-Length, not a chunked body")
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "invalid Content-Length")
+            return
+        if length < 0:
+            self.send_error(400, "invalid Content-Length")
+            return
+        if length > GATEWAY_MAX_BODY_BYTES:
+            self.send_error(413, "request body too large")
+            return
+        body = self.rfile.read(length) if length else b""
+        raw_path = self.path
+        if raw_path.partition("?")[0] == "/openapi.json":
+            self._openapi()
+            return
+        event = build_event(
+            method=self.command,
+            raw_path=raw_path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        function = owning_function(event["path"]) or next(iter(self.server.handlers_by_function))
+        context = LocalContext(
+            function_name=function,
+            aws_request_id=str(uuid.uuid4()),
+            deadline_ms=int(time.time() * 1000) + contract.API_GATEWAY_TIMEOUT_SECONDS * 1000,
+        )
+        try:
+            result = self.server.handlers_by_function[function](event, context)
+            status = int(result["statusCode"])
+            out_headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+            payload = result.get("body") or ""
+            data = (
+                base64.b64decode(payload)
+                if result.get("isBase64Encoded")
+                else str(payload).encode("utf-8")
+            )
+        except Exception:  # noqa: BLE001 - API Gateway's answer to a failed integration
+            _log.exception("handler failed", extra={"fields": {"function": function}})
+            status, out_headers = 502, {"Content-Type": "application/json"}
+            data = b'{"error":{"code":"bad_gateway","message":"the handler failed"}}'
+        self._send(status, out_headers, data)
+
+    def _openapi(self) -> None:
+        if self.command not in ("GET", "HEAD"):
+            self._send(
+                405,
+                {"Content-Type": "application/json", "Allow": "GET"},
+                b'{"error":{"code":"method_not_allowed","message":"use GET"}}',
+            )
+            return
+        self._send(200, {"Content-Type": "application/json"}, self.server.openapi)
+
+    def _send(self, status: int, headers: Mapping[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+class LocalApi:
+    """The local API server. `port=0` binds a free port; `start()` serves in a thread."""
+
+    def __init__(
+        self,
+        handlers_by_function: Mapping[str, LambdaHandler],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+    ) -> None:
+        # Binding happens here: a port in use raises OSError before anything else starts.
+        self._server = _Server((host, port), handlers_by_function)
+        self.host = host
+        self._thread: threading.Thread | None = None
+
+    def set_handlers(self, handlers_by_function: Mapping[str, LambdaHandler]) -> None:
+        """Set the functions once their configuration is known (the socket is bound first)."""
+        self._server.handlers_by_function = dict(handlers_by_function)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.05)
+
+    def start(self) -> LocalApi:
+        self._thread = threading.Thread(target=self.serve_forever, name="local-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()

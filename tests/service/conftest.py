@@ -1,0 +1,38 @@
+"""Service test set-up: one dynalite for the session (over HTTP, no in-process mocks),
+one local API server for the session, and per test a fresh table with the real
+handlers built for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_api.dynalite import Dynalite, DynaliteError
+from tests.service.support import Backend, Service
+
+
+@pytest.fixture(scope="session")
+def dynalite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynalite]:
+    server = Dynalite(Path(tmp_path_factory.mktemp("dynalite")))
+    try:
+        server.start()
+    except DynaliteError as exc:
+        pytest.fail(f"cannot start dynalite for the service tests: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def backend(dynalite: Dynalite) -> Iterator[Backend]:
+    running = Backend.start(dynalite.endpoint_url)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def service(backend: Backend) -> Iterator[Service]:
+    serving = backend.serve()
+    yield serving
+    serving.stop()

@@ -1,0 +1,121 @@
+"""No loss under load: concurrent clients through the local server, then count the table."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+
+from handlers import contract
+from handlers.routes import item_id_for_key
+from tests.service.support import (
+    DROP_RESPONSE,
+    FORWARD,
+    FaultProxy,
+    Incoming,
+    KeepAliveClient,
+    Service,
+    run_threads,
+)
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = 32
+REGISTRATIONS = 5_000
+
+
+def test_every_acknowledged_registration_is_stored_and_nothing_else(service: Service) -> None:
+    lock = threading.Lock()
+    remaining = [REGISTRATIONS]
+    acknowledged: list[str] = []
+    other_statuses: Counter[int] = Counter()
+
+    def client(_index: int) -> None:
+        http = KeepAliveClient(service.url)
+        try:
+            while True:
+                with lock:
+                    if remaining[0] == 0:
+                        return
+                    remaining[0] -= 1
+                status, _, body = http.request("POST", "/EpochRegisterTime")
+                with lock:
+                    if status == 201:
+                        acknowledged.append(json.loads(body)["id"])
+                    else:
+                        other_statuses[status] += 1
+        finally:
+            http.close()
+
+    run_threads(CLIENTS, client)
+
+    stored = service.stored_ids()
+    assert other_statuses == Counter()
+    assert len(acknowledged) == REGISTRATIONS
+    assert len(set(acknowledged)) == REGISTRATIONS
+    assert len(stored) == len(set(stored))
+    assert set(stored) == set(acknowledged), "missing or extra items"
+
+
+def test_lost_acknowledgements_and_client_retries_never_duplicate(service: Service) -> None:
+    keys = [str(uuid.uuid4()) for _ in range(300)]
+    lock = threading.Lock()
+    dropped: set[str] = set()
+
+    def lose_the_first_answer(request: Incoming) -> str:
+        # The handler runs and stores the item; the client never gets the 201.
+        key = request.headers.get(contract.IDEMPOTENCY_HEADER, "")
+        with lock:
+            if key in dropped:
+                return FORWARD
+            dropped.add(key)
+            return DROP_RESPONSE
+
+    proxy = FaultProxy(service.url, lose_the_first_answer)
+    queue = list(keys)
+    results: dict[str, tuple[int, dict[str, object]]] = {}
+    retries: Counter[str] = Counter()
+
+    def client(_index: int) -> None:
+        http = KeepAliveClient(proxy.url)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    key = queue.pop()
+                for _attempt in range(5):
+                    try:
+                        status, _, body = http.request(
+                            "POST", "/EpochRegisterTime", {contract.IDEMPOTENCY_HEADER: key}
+                        )
+                    except (OSError, http_errors):
+                        with lock:
+                            retries[key] += 1
+                        continue
+                    with lock:
+                        results[key] = (status, json.loads(body))
+                    break
+        finally:
+            http.close()
+
+    try:
+        run_threads(CLIENTS, client)
+    finally:
+        proxy.stop()
+
+    assert set(retries) == set(keys), "every key should have had one lost answer and a retry"
+    assert all(count == 1 for count in retries.values())
+    assert set(results) == set(keys)
+    # The retry finds the item the lost request stored: 200 with that registration.
+    assert Counter(status for status, _ in results.values()) == Counter({200: len(keys)})
+    assert all(body["id"] == item_id_for_key(key) for key, (_, body) in results.items())
+    stored = service.stored_ids()
+    assert sorted(stored) == sorted(item_id_for_key(key) for key in keys)
+
+
+http_errors = http.client.HTTPException

@@ -1,0 +1,130 @@
+"""`python -m local_api` (pipenv run local) as a user runs it: a separate process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from local_api.dynalite import PROJECT_ROOT, free_port, port_in_use
+
+pytestmark = pytest.mark.slow
+
+
+def local_mode(*args: str, stderr_path: Path) -> subprocess.Popen[bytes]:
+    with stderr_path.open("wb") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "local_api", *args],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+
+
+def wait_for_banner(process: subprocess.Popen[bytes], stderr_path: Path) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = stderr_path.read_text()
+        if "Ctrl-C" in text:
+            return text
+        if process.poll() is not None:
+            pytest.fail(f"local mode exited early ({process.returncode}): {text}")
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("local mode did not start within 30 s")
+
+
+@contextmanager
+def running(tmp_path: Path, port: int, data_dir: Path) -> Iterator[tuple[str, str]]:
+    """Yield (api url, dynalite port) of a running local mode; Ctrl-C it afterwards."""
+    stderr_path = tmp_path / f"stderr-{time.monotonic_ns()}.txt"
+    process = local_mode("--port", str(port), "--data-dir", str(data_dir), stderr_path=stderr_path)
+    try:
+        banner = wait_for_banner(process, stderr_path)
+        dynalite_port = banner.split("dynalite at http://127.0.0.1:")[1].split(",")[0]
+        yield f"http://127.0.0.1:{port}", dynalite_port
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            stdout, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    stderr = stderr_path.read_text()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().endswith("stopped")
+    assert not port_in_use("127.0.0.1", int(dynalite_port)), "dynalite still running"
+    assert not port_in_use("127.0.0.1", port)
+    logs = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert logs, "no access logs"
+    assert all(entry["request_id"] for entry in logs)
+
+
+def test_local_mode_serves_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
+    port = free_port()
+    data_dir = tmp_path / "local-data"
+    with running(tmp_path, port, data_dir) as (url, _):
+        created = requests.post(f"{url}/EpochRegisterTime", timeout=10)
+        assert created.status_code == 201
+        registration = created.json()
+        assert requests.get(f"{url}/health", timeout=10).json()["status"] == "ok"
+        spec = requests.get(f"{url}/openapi.json", timeout=10).json()
+        assert spec["openapi"].startswith("3.0.")
+    assert (data_dir / "CURRENT").exists(), "dynalite did not keep its data in the folder"
+
+    with running(tmp_path, port, data_dir) as (url, _):
+        again = requests.get(f"{url}/getEpoch/{registration['id']}", timeout=10)
+        listed = requests.get(f"{url}/getEpoch", timeout=10).json()
+    assert again.status_code == 200
+    assert again.json() == registration
+    assert listed["items"] == [registration]
+
+
+def run_to_exit(*args: str, tmp_path: Path) -> tuple[int, str]:
+    stderr_path = tmp_path / "stderr.txt"
+    process = local_mode(*args, stderr_path=stderr_path)
+    process.communicate(timeout=30)
+    return process.returncode, stderr_path.read_text()
+
+
+def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code, stderr = run_to_exit(
+            "--port", str(port), "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path
+        )
+    assert code == 1
+    assert stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is already in use: "
+        "stop whatever listens there or choose another port with --port"
+    )
+    assert not (tmp_path / "d").exists(), "dynalite was started anyway"
+
+
+def test_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
+    code, stderr = run_to_exit(
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--node-modules",
+        str(tmp_path / "node_modules"),
+        tmp_path=tmp_path,
+    )
+    assert code == 1
+    assert len(stderr.strip().splitlines()) == 1
+    assert stderr.startswith("error: dynalite is not installed")
+    assert "run `npm ci`" in stderr
