@@ -123,11 +123,11 @@ class LambdaSettings(_Section):
 
     @model_validator(mode="after")
     def _outlasts_sdk_retries(self) -> LambdaSettings:
-        if self.timeout_seconds <= contract.SDK_WORST_CASE_SECONDS:
+        if self.timeout_seconds < contract.LAMBDA_TIMEOUT_MIN_SECONDS:
             raise ValueError(
-                f"timeout_seconds must exceed the handlers' worst-case DynamoDB call time "
-                f"({contract.SDK_WORST_CASE_SECONDS:g} s: handlers/contract.py), "
-                f"or a slow call is cut off without its 503"
+                f"timeout_seconds must be at least {contract.LAMBDA_TIMEOUT_MIN_SECONDS}: the "
+                f"handlers' worst-case DynamoDB call takes {contract.SDK_WORST_CASE_SECONDS:g} s "
+                f"(handlers/contract.py), and a call cut off by Lambda returns no clean 503"
             )
         return self
 

@@ -71,7 +71,7 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
         ),
         ("[table]\nread_min = 50\nread_max = 10", "table: read_min must not exceed read_max"),
         ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
-        ("[lambda]\ntimeout_seconds = 5", "lambda: timeout_seconds must exceed the handlers'"),
+        ("[lambda]\ntimeout_seconds = 5", "lambda: timeout_seconds must be at least 9"),
     ],
 )
 def test_bad_value_names_key_and_problem(tmp_path: Path, extra: str, expected: str) -> None:
