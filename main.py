@@ -25,9 +25,14 @@ def main(argv: list[str]) -> int:
     # Imported after validation: bad settings fail in well under a second,
     # before the AWS provider bindings load.
     from epoch_constructs.app import synth_to
+    from epoch_constructs.region_frontend.openapi import ContractMismatchError
 
-    # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.
-    synth_to(settings, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
+    try:
+        # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.
+        synth_to(settings, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
+    except ContractMismatchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -20,8 +20,15 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 VALIDATOR = "params"
 
 
+class ContractMismatchError(ValueError):
+    """handlers/openapi.json and handlers/contract.py disagree (a user-fixable error)."""
+
+
 def load_openapi(path: Path = OPENAPI_PATH) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ContractMismatchError(f"{path}: cannot read the OpenAPI document: {err}") from None
     return document
 
 
@@ -110,7 +117,7 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
         (path, method) for path, item in paths.items() for method in item if method in HTTP_METHODS
     }
     if documented != set(routes):
-        raise ValueError(
+        raise ContractMismatchError(
             f"{OPENAPI_PATH.name} and handlers/contract.py disagree: "
             f"only in the document {sorted(documented - set(routes))}, "
             f"only in the contract {sorted(set(routes) - documented)}"
@@ -118,7 +125,9 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
     for (path, method), route in routes.items():
         operation = paths[path][method]
         if operation.get("operationId") != route.operation_id:
-            raise ValueError(f"{method.upper()} {path}: operationId must be {route.operation_id}")
+            raise ContractMismatchError(
+                f"{method.upper()} {path}: operationId must be {route.operation_id}"
+            )
         operation["x-amazon-apigateway-integration"] = _integration(invoke_arns[route.function])
         paths[path].setdefault(
             "x-amazon-apigateway-any-method",

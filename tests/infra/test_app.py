@@ -77,3 +77,26 @@ def test_synth_replaces_previous_output(default_app: Synthesized, tmp_path: Path
     assert not (outdir / "stale.txt").exists()
     assert (outdir / "stacks" / ROOT / "cdk.tf.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+
+
+def test_openapi_document_must_match_the_contract() -> None:
+    from epoch_constructs.region_frontend.openapi import (
+        ContractMismatchError,
+        api_definition,
+        load_openapi,
+    )
+
+    document = load_openapi()
+    arns = {function: f"arn:{function}" for function in ("register", "read", "health")}
+    assert "x-amazon-apigateway-gateway-responses" in api_definition(document, arns)
+    broken = {**document, "paths": {k: v for k, v in document["paths"].items() if k != "/health"}}
+    with pytest.raises(ContractMismatchError, match="only in the contract"):
+        api_definition(broken, arns)
+
+
+def test_unreadable_openapi_document_is_a_clean_error(tmp_path: Path) -> None:
+    from epoch_constructs.region_frontend.openapi import ContractMismatchError, load_openapi
+
+    (tmp_path / "openapi.json").write_text("{not json")
+    with pytest.raises(ContractMismatchError, match="cannot read the OpenAPI document"):
+        load_openapi(tmp_path / "openapi.json")
