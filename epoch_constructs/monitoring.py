@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cdktf import Fn, Token
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -15,6 +13,7 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from epoch_constructs.providers import region_id
+from epoch_constructs.tf_json import json_document
 from epoch_settings import Settings
 
 # Every regional alarm looks at 1-minute datapoints and fires when 3 of the last
@@ -98,12 +97,6 @@ def _alarm(
         alarm_actions=[topic.arn],
         ok_actions=[topic.arn],
     )
-
-
-def _json_body(body: Mapping[str, Any]) -> str:
-    """Plain JSON when every value is known now; `jsonencode` when a value is a token."""
-    encoded = json.dumps(body)
-    return Fn.jsonencode(body) if Token.is_unresolved(encoded) else encoded
 
 
 def _metric_widget(
@@ -377,7 +370,7 @@ class RegionMonitoring(Construct):
             "dashboard",
             provider=provider,
             dashboard_name=dashboard_name,
-            dashboard_body=_json_body(
+            dashboard_body=json_document(
                 dashboard_body(
                     region=region,
                     other_regions=other_regions,

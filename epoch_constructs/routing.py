@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 from cdktf_cdktf_provider_aws.route53_record import (
@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.route53_traffic_policy_instance import (
 from constructs import Construct
 
 from epoch_constructs.providers import region_id
+from epoch_constructs.tf_json import json_document
 from epoch_settings import Settings
 from handlers import contract
 
@@ -109,9 +110,13 @@ class Routing(Construct):
 
         mode = settings.routing.mode
         if mode == "traffic-policy":
-            document = Fn.jsonencode(
-                traffic_policy_document(settings, endpoints, self.health_check_ids)
-            )
+            # A local holds the document so its hash is `sha1(local.…)`: hashing the
+            # literal would put the JSON inside an HCL expression (cdktf #2620).
+            document = TerraformLocal(
+                self,
+                "traffic_policy_document",
+                json_document(traffic_policy_document(settings, endpoints, self.health_check_ids)),
+            ).as_string
             # A changed document forces a new policy, which fails while the
             # instance still uses the old one (terraform-provider-aws #27767).
             # The name carries the document's hash, so a change creates a new

@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
 from epoch_constructs.region_frontend.openapi import api_definition, load_openapi
+from epoch_constructs.tf_json import json_document
 from epoch_settings import Settings
 
 STAGE_NAME = "v1"
@@ -73,7 +74,7 @@ class RegionApi(Construct):
         definition = api_definition(
             load_openapi(), {function: alias.invoke_arn for function, alias in aliases.items()}
         )
-        body = Fn.jsonencode(definition)
+        body = json_document(definition)
         self.rest_api = ApiGatewayRestApi(
             self,
             "rest_api",
@@ -95,7 +96,8 @@ class RegionApi(Construct):
             provider=provider,
             rest_api_id=self.rest_api.id,
             # Redeploy whenever the definition changes (6.x deployments have no stage_name).
-            triggers={"definition": Fn.sha1(body)},
+            # Hashing the attribute, not a literal, keeps the body out of an HCL expression.
+            triggers={"definition": Fn.sha1(self.rest_api.body)},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         access_logs = CloudwatchLogGroup(

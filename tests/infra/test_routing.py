@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
@@ -13,7 +14,7 @@ from cdktf_cdktf_provider_aws.route53_traffic_policy_instance import (
 )
 
 from tests.infra.conftest import Synthesized
-from tests.infra.helpers import only, resources
+from tests.infra.helpers import ROOT, only, resources
 
 
 def test_health_checks_probe_each_regions_own_endpoint(
@@ -46,12 +47,21 @@ def test_health_check_alarms_only_in_us_east_1(synthesized_apps: dict[str, Synth
 
 def test_traffic_policy_is_weighted_over_health_checked_regions(default_app: Synthesized) -> None:
     policy = only(default_app, Route53TrafficPolicy.TF_RESOURCE_TYPE)
-    document = policy["document"]
-    assert '"RuleType" = "weighted"' in document
-    assert document.count('"EvaluateTargetHealth" = true') == len(default_app.settings.regions)
-    assert len(re.findall(r"aws_route53_health_check\.\w+\.id", document)) == 2
+    # The document is a local (a JSON template), so the name can hash it.
+    match = re.fullmatch(r"\$\{local\.(\w+)\}", policy["document"])
+    assert match, policy["document"]
+    local_name = match[1]
+    document = json.loads(default_app.stack(ROOT)["locals"][local_name])
+    (rule,) = document["Rules"].values()
+    assert rule["RuleType"] == "weighted"
+    assert [item["EvaluateTargetHealth"] for item in rule["Items"]] == [True, True]
+    assert all(
+        re.fullmatch(r"\$\{aws_route53_health_check\.\w+\.id\}", item["HealthCheck"])
+        for item in rule["Items"]
+    )
+    assert set(document["Endpoints"]) == set(default_app.settings.regions)
     # Versioned by content (provider #27767): a changed document is a new policy.
-    assert "sha1(" in policy["name"]
+    assert f"sha1(local.{local_name})" in policy["name"]
     assert policy["lifecycle"] == {"create_before_destroy": True}
     instance = only(default_app, Route53TrafficPolicyInstance.TF_RESOURCE_TYPE)
     assert instance["name"] == default_app.settings.names.api_domain
