@@ -33,7 +33,12 @@ class EpochRegisterStack(TerraformStack):
             key=names.state_key,
             region=settings.primary_region,
             dynamodb_table=names.lock_table,
+            # `encrypt` alone sends SSE-S3 (AES256) headers, overriding the bucket's
+            # SSE-KMS default; naming the state key keeps state under the CMK. Aliases
+            # are accepted from Terraform 1.6.1 (hashicorp/terraform #33979, #33993);
+            # `use_lockfile` already needs 1.10.
             encrypt=True,
+            kms_key_id=names.state_key_alias,
         )
         # S3-native locking; cdktf 0.21's S3Backend has no `use_lockfile` field.
         backend.add_override("use_lockfile", True)

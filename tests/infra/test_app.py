@@ -31,6 +31,9 @@ def test_root_backend_is_the_bootstrap_bucket_with_both_locks(default_app: Synth
     assert s3["key"] == settings.remote_state.state_key
     assert s3["region"] == settings.primary_region
     assert s3["encrypt"] is True
+    # Under the bootstrap stack's key, not SSE-S3 (what `encrypt` alone asks for).
+    (alias,) = default_app.resources(STATE, "aws_kms_alias").values()
+    assert s3["kms_key_id"] == alias["name"]
     assert s3["use_lockfile"] is True
 
 
