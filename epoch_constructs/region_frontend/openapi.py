@@ -33,7 +33,9 @@ def load_openapi(path: Path = OPENAPI_PATH) -> dict[str, Any]:
 
 
 def _error_template(code: str, message: str) -> dict[str, str]:
-    # $context.error.* values are already JSON-escaped strings ("...") in templates.
+    # `message` is JSON: a literal, or $context.error.messageString, which API
+    # Gateway substitutes already quoted and escaped (unlike .message and
+    # .validationErrorString, which are raw text).
     return {"application/json": f'{{"error":{{"code":"{code}","message":{message}}}}}'}
 
 
@@ -51,41 +53,41 @@ GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
     },
     # API Gateway's answer for an unknown path is a misleading 403 "Missing Authentication Token".
     "MISSING_AUTHENTICATION_TOKEN": {
-        "statusCode": 404,
+        "statusCode": "404",
         "responseTemplates": _error_template(contract.ERROR_NOT_FOUND, '"No such route."'),
     },
     "BAD_REQUEST_PARAMETERS": {
-        "statusCode": 400,
+        "statusCode": "400",
         "responseTemplates": _error_template(
-            contract.ERROR_INVALID_REQUEST, "$context.error.validationErrorString"
+            contract.ERROR_INVALID_REQUEST, "$context.error.messageString"
         ),
     },
     "BAD_REQUEST_BODY": {
-        "statusCode": 400,
+        "statusCode": "400",
         "responseTemplates": _error_template(
-            contract.ERROR_INVALID_REQUEST, "$context.error.validationErrorString"
+            contract.ERROR_INVALID_REQUEST, "$context.error.messageString"
         ),
     },
     "REQUEST_TOO_LARGE": {
-        "statusCode": 413,
+        "statusCode": "413",
         "responseTemplates": _error_template(
             contract.ERROR_TOO_LARGE, "$context.error.messageString"
         ),
     },
     "UNSUPPORTED_MEDIA_TYPE": {
-        "statusCode": 415,
+        "statusCode": "415",
         "responseTemplates": _error_template(
             contract.ERROR_UNSUPPORTED_MEDIA_TYPE, "$context.error.messageString"
         ),
     },
     "THROTTLED": {
-        "statusCode": 429,
+        "statusCode": "429",
         "responseTemplates": _error_template(
             contract.ERROR_THROTTLED, "$context.error.messageString"
         ),
     },
     "WAF_FILTERED": {
-        "statusCode": 403,
+        "statusCode": "403",
         "responseTemplates": _error_template(contract.ERROR_FORBIDDEN, '"Request blocked."'),
     },
 }
@@ -141,10 +143,9 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
                 "x-amazon-apigateway-integration": _integration(invoke_arns[route.function]),
             },
         )
-    # The gateway checks parameters (limit, cursor, Idempotency-Key, path id)
-    # against the document. Bodies are left to the handler: the usual POST has
-    # none, and API Gateway's draft-4 body validation of an absent optional body
-    # is not something this repository can observe without a deployment.
+    # API Gateway's parameter validation only checks that required parameters are
+    # present (it does not apply their schemas); limits, charsets and bodies are
+    # checked by the handler, which answers in the same error shape.
     definition["x-amazon-apigateway-request-validators"] = {
         VALIDATOR: {"validateRequestBody": False, "validateRequestParameters": True}
     }

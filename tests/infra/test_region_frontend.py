@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.api_gateway_domain_name import ApiGatewayDomainName
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
@@ -35,6 +37,24 @@ def test_api_invokes_each_functions_alias_not_the_function(default_app: Synthesi
         assert "x-amazon-apigateway-request-validator" in body
         for route in contract.ROUTES:
             assert route.operation_id in body
+
+
+def test_gateway_responses_are_json_in_the_error_shape(default_app: Synthesized) -> None:
+    for api in resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE).values():
+        # The body is a JSON template: JSON once the alias references are filled in.
+        definition = json.loads(api["body"])
+        responses = definition["x-amazon-apigateway-gateway-responses"]
+        assert {"DEFAULT_4XX", "DEFAULT_5XX", "BAD_REQUEST_PARAMETERS"} <= set(responses)
+        for kind, response in responses.items():
+            # API Gateway takes the status as a string of three digits.
+            assert isinstance(response.get("statusCode", "400"), str), kind
+            template = response["responseTemplates"]["application/json"]
+            # The only variable allowed is the pre-quoted, pre-escaped message.
+            example = template.replace("$context.error.messageString", json.dumps('a "b" c'))
+            assert "$" not in example, kind
+            error = json.loads(example)["error"]
+            assert error["code"] in contract.ERROR_CODES, kind
+            assert isinstance(error["message"], str), kind
 
 
 def test_permissions_name_the_alias_qualifier(default_app: Synthesized) -> None:
