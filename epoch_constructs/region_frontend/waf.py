@@ -29,6 +29,13 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesAnonymousIpList",
 )
+# Rules of those groups that only count: the anonymous-IP group's hosting-provider
+# list covers AWS's own address ranges, which is where Route 53 health checkers
+# (and clients running in the cloud) come from; blocking them would fail every
+# region's health check at once.
+COUNT_ONLY_RULES: dict[str, tuple[str, ...]] = {
+    "AWSManagedRulesAnonymousIpList": ("HostingProviderIPList",),
+}
 
 
 def _visibility(metric: str) -> Wafv2WebAclRuleVisibilityConfig:
@@ -70,14 +77,18 @@ class RegionFirewall(Construct):
             )
         ]
         for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+            managed: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
+            if group in COUNT_ONLY_RULES:
+                managed["rule_action_override"] = [
+                    {"name": rule, "action_to_use": {"count": {}}}
+                    for rule in COUNT_ONLY_RULES[group]
+                ]
             rules.append(
                 Wafv2WebAclRule(
                     name=group,
                     priority=priority,
                     override_action=Wafv2WebAclRuleOverrideAction(none={}),
-                    statement={
-                        "managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}
-                    },
+                    statement={"managed_rule_group_statement": managed},
                     visibility_config=_visibility(f"{app}-{group}"),
                 )
             )

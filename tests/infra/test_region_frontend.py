@@ -144,6 +144,15 @@ def test_waf_has_rate_limit_and_managed_rules(default_app: Synthesized) -> None:
         } <= set(names)
 
 
+def test_route53_health_checkers_are_not_blocked_as_hosting_providers(
+    default_app: Synthesized,
+) -> None:
+    for acl in resources(default_app, Wafv2WebAcl.TF_RESOURCE_TYPE).values():
+        (anonymous,) = [r for r in acl["rule"] if r["name"] == "AWSManagedRulesAnonymousIpList"]
+        overrides = anonymous["statement"]["managed_rule_group_statement"]["rule_action_override"]
+        assert overrides == [{"name": "HostingProviderIPList", "action_to_use": {"count": {}}}]
+
+
 def test_custom_domain_is_regional_tls12(default_app: Synthesized) -> None:
     domains = resources(default_app, ApiGatewayDomainName.TF_RESOURCE_TYPE).values()
     assert sorted(region_of(d) for d in domains) == sorted(default_app.settings.regions)
