@@ -64,6 +64,9 @@ class FunctionRoles(Construct):
         super().__init__(scope, id_)
         names = settings.names
         self.arns: dict[str, str] = {}
+        # Functions depend on these, so none runs (provisioned concurrency starts
+        # them at deploy) before it may write its logs.
+        self.policies: dict[str, IamRolePolicy] = {}
         trust = _assume_role(self, "lambda_trust", "lambda.amazonaws.com", provider)
         for function in contract.FUNCTION_HANDLERS:
             tables = [
@@ -103,7 +106,7 @@ class FunctionRoles(Construct):
                 description=f"{names.app} {function} function",
                 assume_role_policy=trust,
             )
-            IamRolePolicy(
+            self.policies[function] = IamRolePolicy(
                 self,
                 f"{function}_policy",
                 provider=provider,
@@ -128,7 +131,9 @@ class ApiGatewayLoggingRole(Construct):
             name=f"{settings.names.app}-apigateway-logs",
             assume_role_policy=_assume_role(self, "trust", "apigateway.amazonaws.com", provider),
         )
-        IamRolePolicyAttachment(
+        # API Gateway checks the role's permissions when the account setting is
+        # made: the setting must wait for this attachment.
+        self.attachment = IamRolePolicyAttachment(
             self, "logs", provider=provider, role=role.name, policy_arn=APIGW_LOGS_POLICY
         )
         self.arn = role.arn

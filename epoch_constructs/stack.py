@@ -87,10 +87,10 @@ class EpochRegisterStack(TerraformStack):
                     provider=providers[region],
                     settings=settings,
                     asset=asset,
-                    role_arns=roles.arns,
+                    roles=roles,
                     key_arn=key.arns[region],
                     table_name=table.name,
-                    logging_role_arn=logging_role.arn,
+                    logging_role=logging_role,
                     validation_fqdn=validation_fqdn,
                 ),
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_constructs.monitoring import RegionMonitoring
 from epoch_constructs.region_frontend.api import RegionApi
@@ -24,10 +25,10 @@ class FrontendProps:
     provider: AwsProvider
     settings: Settings
     asset: LambdaAsset
-    role_arns: dict[str, str]
+    roles: FunctionRoles
     key_arn: str
     table_name: str
-    logging_role_arn: str
+    logging_role: ApiGatewayLoggingRole
     # None for the first region, which creates the shared ACM validation record.
     validation_fqdn: str | None
 
@@ -46,7 +47,7 @@ class RegionFrontend(Construct):
             region=p.region,
             settings=p.settings,
             asset=p.asset,
-            role_arns=p.role_arns,
+            roles=p.roles,
             key_arn=p.key_arn,
             table_name=p.table_name,
         )
@@ -58,7 +59,7 @@ class RegionFrontend(Construct):
             settings=p.settings,
             aliases=self.functions.aliases,
             key_arn=p.key_arn,
-            logging_role_arn=p.logging_role_arn,
+            logging_role=p.logging_role,
         )
         self.domain = RegionDomain(
             self,
@@ -66,7 +67,8 @@ class RegionFrontend(Construct):
             provider=p.provider,
             settings=p.settings,
             rest_api_id=self.api.rest_api.id,
-            stage_name=self.api.stage_name,
+            # The stage's attribute, not the constant: the mapping waits for the stage.
+            stage_name=self.api.stage.stage_name,
             validation_fqdn=p.validation_fqdn,
         )
         RegionFirewall(

@@ -26,6 +26,7 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from epoch_constructs.iam import ApiGatewayLoggingRole
 from epoch_constructs.region_frontend.openapi import api_definition, load_openapi
 from epoch_constructs.tf_json import json_document
 from epoch_settings import Settings
@@ -67,7 +68,7 @@ class RegionApi(Construct):
         settings: Settings,
         aliases: Mapping[str, LambdaAlias],
         key_arn: str,
-        logging_role_arn: str,
+        logging_role: ApiGatewayLoggingRole,
     ) -> None:
         super().__init__(scope, id_)
         names = settings.names
@@ -88,7 +89,11 @@ class RegionApi(Construct):
         )
         # Access and execution logging need the account-level role, once per region.
         account = ApiGatewayAccount(
-            self, "account", provider=provider, cloudwatch_role_arn=logging_role_arn
+            self,
+            "account",
+            provider=provider,
+            cloudwatch_role_arn=logging_role.arn,
+            depends_on=[logging_role.attachment],
         )
         deployment = ApiGatewayDeployment(
             self,

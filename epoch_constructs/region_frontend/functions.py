@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from epoch_constructs.iam import FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_settings import Settings
 from handlers import contract
@@ -40,7 +41,7 @@ class RegionFunctions(Construct):
         region: str,
         settings: Settings,
         asset: LambdaAsset,
-        role_arns: dict[str, str],
+        roles: FunctionRoles,
         key_arn: str,
         table_name: str,
     ) -> None:
@@ -65,7 +66,7 @@ class RegionFunctions(Construct):
                 provider=provider,
                 function_name=names.function(function),
                 description=f"{names.app} {function} ({region})",
-                role=role_arns[function],
+                role=roles.arns[function],
                 runtime=RUNTIME,
                 architectures=[lambda_settings.architecture],
                 handler=handler,
@@ -85,7 +86,7 @@ class RegionFunctions(Construct):
                         contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
                     }
                 ),
-                depends_on=[log_group],
+                depends_on=[log_group, roles.policies[function]],
             )
             alias = LambdaAlias(
                 self,

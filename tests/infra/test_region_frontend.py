@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.api_gateway_domain_name import ApiGatewayDomainName
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
@@ -175,3 +179,21 @@ def test_one_acm_validation_record_serves_every_region(
             assert references(
                 item["validation_record_fqdns"][0], Route53Record.TF_RESOURCE_TYPE, "fqdn"
             ) == set(validation)
+
+
+def test_resources_wait_for_what_they_need_at_create_time(default_app: Synthesized) -> None:
+    # Orderings Terraform cannot infer from references, and AWS checks at create time.
+    stages = resources(default_app, ApiGatewayStage.TF_RESOURCE_TYPE)
+    for mapping in resources(default_app, ApiGatewayBasePathMapping.TF_RESOURCE_TYPE).values():
+        (stage,) = references(mapping["stage_name"], ApiGatewayStage.TF_RESOURCE_TYPE, "stage_name")
+        assert region_of(stages[stage]) == region_of(mapping)
+    (attachment,) = resources(default_app, IamRolePolicyAttachment.TF_RESOURCE_TYPE)
+    accounts = resources(default_app, ApiGatewayAccount.TF_RESOURCE_TYPE).values()
+    assert len(accounts) == len(default_app.settings.regions)
+    for account in accounts:
+        assert f"{IamRolePolicyAttachment.TF_RESOURCE_TYPE}.{attachment}" in account["depends_on"]
+    policies = resources(default_app, IamRolePolicy.TF_RESOURCE_TYPE)
+    for function in resources(default_app, LambdaFunction.TF_RESOURCE_TYPE).values():
+        (policy,) = [d for d in function["depends_on"] if d.startswith("aws_iam_role_policy.")]
+        (role,) = references(function["role"], "aws_iam_role", "arn")
+        assert references(policies[policy.split(".")[1]]["role"], "aws_iam_role", "id") == {role}
