@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from epoch_constructs.policy import Statement, policy_document
+from epoch_constructs.policy import Condition, Statement, policy_document
 from epoch_settings import Settings
 from handlers import contract
 
@@ -81,10 +81,18 @@ class FunctionRoles(Construct):
             ]
             statements = [
                 Statement(sid="Table", actions=TABLE_ACTIONS[function], resources=tables),
+                # Only through DynamoDB: the table's key is not for anything else.
                 Statement(
                     sid="TableKey",
                     actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
                     resources=[key_arns[region] for region in settings.regions],
+                    conditions=(
+                        Condition(
+                            "StringEquals",
+                            "kms:ViaService",
+                            [f"dynamodb.{region}.amazonaws.com" for region in settings.regions],
+                        ),
+                    ),
                 ),
                 Statement(
                     sid="OwnLogs",

@@ -72,6 +72,9 @@ def test_each_function_gets_only_its_table_actions(default_app: Synthesized) -> 
             arn.endswith(f"/index/{contract.LIST_INDEX_NAME}") for arn in table["resources"]
         )
         assert with_index == (function == "read")
+        (via,) = statements["TableKey"]["condition"]
+        assert (via["test"], via["variable"]) == ("StringEquals", "kms:ViaService")
+        assert via["values"] == [f"dynamodb.{r}.amazonaws.com" for r in regions]
         logs = statements["OwnLogs"]["resources"]
         assert len(logs) == len(regions)
         assert all(f":log-group:/aws/lambda/epoch-register-{function}:*" in arn for arn in logs)
