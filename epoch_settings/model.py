@@ -30,6 +30,8 @@ DOMAIN_PATTERN = r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,
 EMAIL_PATTERN = (
     r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+# ACM's limit on a certificate's (first) domain name, which becomes its common name.
+ACM_MAX_DOMAIN_LENGTH = 64
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
     1,
@@ -180,6 +182,18 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
+        api_domain = f"api.{self.domain_name}"
+        if len(api_domain) > ACM_MAX_DOMAIN_LENGTH:
+            raise ValueError(
+                f"domain_name: the API's name {api_domain} is {len(api_domain)} characters; "
+                f"an ACM certificate's domain name allows at most {ACM_MAX_DOMAIN_LENGTH}, "
+                f"so domain_name may have at most {ACM_MAX_DOMAIN_LENGTH - len('api.')}"
+            )
+        reserved = sorted(k for k in self.tags if k.lower().startswith("aws:"))
+        if reserved:
+            raise ValueError(
+                f"tags: {', '.join(reserved)}: keys starting with 'aws:' are reserved by AWS"
+            )
         duplicates = sorted({r for r in self.regions if self.regions.count(r) > 1})
         if duplicates:
             raise ValueError(f"regions: duplicate region {', '.join(duplicates)}")

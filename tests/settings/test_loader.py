@@ -72,6 +72,7 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
         ("[table]\nread_min = 50\nread_max = 10", "table: read_min must not exceed read_max"),
         ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
         ("[lambda]\ntimeout_seconds = 5", "lambda: timeout_seconds must be at least 9"),
+        ('[tags]\n"aws:owner" = "me"', "tags: aws:owner: keys starting with 'aws:' are reserved"),
     ],
 )
 def test_bad_value_names_key_and_problem(tmp_path: Path, extra: str, expected: str) -> None:
@@ -86,6 +87,15 @@ def test_bad_value_names_key_and_problem(tmp_path: Path, extra: str, expected: s
 def test_malformed_domain(tmp_path: Path) -> None:
     message = error_for(tmp_path, 'domain_name = "not a domain"\nhosted_zone_id = "Z1"')
     assert "domain_name: 'not a domain' is not a lower-case domain name" in message
+
+
+def test_api_domain_too_long_for_a_certificate(tmp_path: Path) -> None:
+    domain = f"{'a' * 50}.{'b' * 7}.com"  # 62 characters; api. makes 66
+    message = error_for(tmp_path, f'domain_name = "{domain}"\nhosted_zone_id = "Z1"')
+    assert f"domain_name: the API's name api.{domain} is 66 characters" in message
+    assert "at most 60" in message
+    fits = f"{'a' * 49}.{'b' * 6}.com"  # 60 characters
+    assert load_settings(write(tmp_path, f'domain_name = "{fits}"\nhosted_zone_id = "Z1"'))
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
