@@ -102,7 +102,7 @@ class GlobalTable(Construct):
         primary_policies: list[ITerraformDependable] = []
         if provisioned:
             primary_policies = self._autoscale(
-                primary_region, providers[primary_region], table_settings, (_READ, _WRITE), []
+                primary_region, providers[primary_region], table_settings
             )
 
         self.replicas: dict[str, DynamodbTableReplicaA] = {}
@@ -119,20 +119,21 @@ class GlobalTable(Construct):
                 depends_on=primary_policies,
             )
             self.replicas[region] = replica
-            if provisioned:
-                # Write capacity is kept in sync across replicas by DynamoDB;
-                # read capacity scales per replica region.
-                self._autoscale(region, providers[region], table_settings, (_READ,), [replica])
+        # No autoscaling resources for the replicas: DynamoDB creates each
+        # replica's scalable targets and target-tracking policies itself, copied
+        # from the primary, and a second policy for the same metric fails with
+        # "Only one TargetTrackingScaling policy for a given metric
+        # specification is allowed" (terraform-provider-aws #41179). DynamoDB
+        # keeps write autoscaling in sync across replicas; a replica's read
+        # bounds stay as copied at creation (README, "Data model").
 
     def _autoscale(
         self,
         region: str,
         provider: AwsProvider,
         table_settings: TableSettings,
-        kinds: tuple[tuple[str, str, str], ...],
-        after: list[ITerraformDependable],
     ) -> list[ITerraformDependable]:
-        """Target-tracking autoscaling for the table and its index in one region."""
+        """Target-tracking autoscaling of reads and writes for the table and its index."""
         bounds = {
             "read": (table_settings.read_min, table_settings.read_max),
             "write": (table_settings.write_min, table_settings.write_max),
@@ -143,7 +144,7 @@ class GlobalTable(Construct):
             ("index", f"table/{self.name}/index/{contract.LIST_INDEX_NAME}", "index"),
         )
         for scope_id, resource_id, dimension_kind in scopes:
-            for kind, dimension, metric in kinds:
+            for kind, dimension, metric in (_READ, _WRITE):
                 low, high = bounds[kind]
                 base = f"{region_id(region)}_{scope_id}_{kind}"
                 target = AppautoscalingTarget(
@@ -155,7 +156,7 @@ class GlobalTable(Construct):
                     scalable_dimension=f"dynamodb:{dimension_kind}:{dimension}",
                     min_capacity=low,
                     max_capacity=high,
-                    depends_on=after or [self.table],
+                    depends_on=[self.table],
                 )
                 policies.append(
                     AppautoscalingPolicy(

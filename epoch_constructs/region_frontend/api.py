@@ -126,6 +126,17 @@ class RegionApi(Construct):
             ),
             depends_on=[account],
         )
+        # API Gateway writes execution logs to this group, creating it unencrypted
+        # and kept forever if it does not exist yet; create it first, with the
+        # region's key and the retention from settings.
+        execution_logs = CloudwatchLogGroup(
+            self,
+            "execution_logs",
+            provider=provider,
+            name=f"API-Gateway-Execution-Logs_{self.rest_api.id}/{STAGE_NAME}",
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=key_arn,
+        )
         ApiGatewayMethodSettings(
             self,
             "method_settings",
@@ -141,6 +152,7 @@ class RegionApi(Construct):
                 throttling_rate_limit=settings.api.throttle_rate_limit,
                 throttling_burst_limit=settings.api.throttle_burst_limit,
             ),
+            depends_on=[execution_logs],
         )
         for function, alias in aliases.items():
             LambdaPermission(

@@ -97,7 +97,8 @@ class RegionFirewall(Construct):
             "web_acl",
             provider=provider,
             name=f"{app}-api",
-            description=f"{app} API ({region})",
+            # WAFv2 descriptions allow no parentheses (AWS pattern, tested).
+            description=f"{app} API {region}",
             scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow={}),
             rule=rules,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.api_gateway_domain_name import ApiGatewayDomainName
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import ApiGatewayMethodSettings
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -119,6 +121,29 @@ def test_every_log_group_is_encrypted_with_retention(default_app: Synthesized) -
         assert group["kms_key_id"].startswith("${aws_kms_")
 
 
+def test_execution_logs_group_exists_before_logging_is_switched_on(
+    default_app: Synthesized,
+) -> None:
+    groups = resources(default_app, CloudwatchLogGroup.TF_RESOURCE_TYPE)
+    apis = resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE)
+    settings = resources(default_app, ApiGatewayMethodSettings.TF_RESOURCE_TYPE)
+    assert len(settings) == len(apis) == len(default_app.settings.regions)
+    for method_settings in settings.values():
+        (api,) = references(
+            method_settings["rest_api_id"], ApiGatewayRestApi.TF_RESOURCE_TYPE, "id"
+        )
+        expected = (
+            f"API-Gateway-Execution-Logs_${{{ApiGatewayRestApi.TF_RESOURCE_TYPE}.{api}.id}}/v1"
+        )
+        (group,) = [
+            f"{CloudwatchLogGroup.TF_RESOURCE_TYPE}.{name}"
+            for name, g in groups.items()
+            if g["name"] == expected
+        ]
+        assert region_of(groups[group.split(".")[1]]) == region_of(method_settings)
+        assert group in method_settings["depends_on"]
+
+
 def test_stage_logs_traces_and_is_behind_waf(default_app: Synthesized) -> None:
     stages = resources(default_app, ApiGatewayStage.TF_RESOURCE_TYPE)
     associations = resources(default_app, Wafv2WebAclAssociation.TF_RESOURCE_TYPE).values()
@@ -146,6 +171,29 @@ def test_waf_has_rate_limit_and_managed_rules(default_app: Synthesized) -> None:
             "AWSManagedRulesKnownBadInputsRuleSet",
             "AWSManagedRulesAnonymousIpList",
         } <= set(names)
+
+
+# The patterns WAFv2 applies at the API (CreateWebACL reference); a mismatch
+# only shows at apply time, so check every synthesized app here.
+_WAF_NAME = re.compile(r"^[\w\-]{1,128}$")
+_WAF_DESCRIPTION = re.compile(r"^[\w+=:#@/\-,\.][\w+=:#@/\-,\.\s]+[\w+=:#@/\-,\.]$")
+_WAF_METRIC = re.compile(r"^[\w#:\.\-/]{1,255}$")
+
+
+def test_waf_names_descriptions_and_metrics_match_the_aws_patterns(
+    synthesized_apps: dict[str, Synthesized],
+) -> None:
+    for app in synthesized_apps.values():
+        for acl in resources(app, Wafv2WebAcl.TF_RESOURCE_TYPE).values():
+            assert _WAF_NAME.match(acl["name"]), acl["name"]
+            assert len(acl["description"]) <= 256
+            assert _WAF_DESCRIPTION.match(acl["description"]), acl["description"]
+            metrics = [acl["visibility_config"]["metric_name"]]
+            for rule in acl["rule"]:
+                assert _WAF_NAME.match(rule["name"]), rule["name"]
+                metrics.append(rule["visibility_config"]["metric_name"])
+            for metric in metrics:
+                assert _WAF_METRIC.match(metric), metric
 
 
 def test_route53_health_checkers_are_not_blocked_as_hosting_providers(

@@ -28,7 +28,7 @@ def test_third_region_adds_only_its_own_resources(
     assert set(two) <= set(three), "a third region must not remove or rename anything"
     added = {address: three[address] for address in set(three) - set(two)}
     kinds = {address.split(".")[1] for address in added}
-    # Its replica, key replica, frontend, health check (+ alarm) and autoscaling.
+    # Its replica, key replica, frontend and health check (+ alarm).
     for expected in (
         "aws_dynamodb_table_replica",
         "aws_kms_replica_key",
