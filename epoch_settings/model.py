@@ -103,6 +103,12 @@ class TableSettings(_Section):
     # Autoscaling target, percent of provisioned capacity.
     target_utilization: Annotated[int, Field(ge=20, le=90)] = 70
     deletion_protection_enabled: bool = True
+    # List-index partitions registrations are spread over: 1 keeps a list page
+    # at one Query; N lifts the write limit N-fold at N Queries per page.
+    # Raise only: lowering hides the registrations in the dropped shards.
+    list_shards: Annotated[
+        int, Field(ge=contract.LIST_SHARDS_DEFAULT, le=contract.LIST_SHARDS_MAX)
+    ] = contract.LIST_SHARDS_DEFAULT
 
     @model_validator(mode="after")
     def _bounds(self) -> TableSettings:

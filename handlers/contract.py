@@ -19,6 +19,9 @@ ENV_FORCE_UNHEALTHY = "FORCE_UNHEALTHY"
 ENV_DYNAMODB_ENDPOINT = "DYNAMODB_ENDPOINT_URL"
 # Set by the Lambda runtime itself; local mode sets it too.
 ENV_REGION = "AWS_REGION"
+# How many list-index partitions registrations are spread over (settings
+# `table.list_shards`; unset means 1).
+ENV_LIST_SHARDS = "LIST_SHARDS"
 
 # --- Functions: logical name -> handler path inside the Lambda zip -----------
 # The zip holds the `handlers/` package at its root, so these import as-is.
@@ -91,9 +94,10 @@ ERROR_CODES: tuple[str, ...] = HANDLER_ERROR_CODES + GATEWAY_ONLY_ERROR_CODES
 
 # --- Table key schema ---------------------------------------------------------
 # Main table: one item per registration, hash key = registration id
-# (put by id, get by id). The list index keeps every registration in one
-# ordered partition so that a page of "newest first" is exactly one Query;
-# see README "Data model" for the write-rate limit this implies.
+# (put by id, get by id). The list index keeps registrations in ordered
+# partitions: with one shard (the default) a page of "newest first" is exactly
+# one Query; with N shards writes spread over N partitions and a page costs N
+# Queries. See README "Data model" for the write-rate limit either way.
 HASH_KEY = "pk"
 LIST_INDEX_NAME = "by_time"
 LIST_INDEX_HASH_KEY = "list_pk"
@@ -103,6 +107,21 @@ LIST_PARTITION_VALUE = "registrations"
 LIST_INDEX_PROJECTED = ("epoch", "epoch_ms", "region")
 # Every key attribute is a string.
 KEY_ATTRIBUTES: tuple[str, ...] = (HASH_KEY, LIST_INDEX_HASH_KEY, LIST_INDEX_RANGE_KEY)
+LIST_SHARDS_DEFAULT = 1
+LIST_SHARDS_MAX = 16
+
+
+def list_shard(item_id: str, shards: int) -> int:
+    """The list partition of a registration: fixed by its id (hex), so an
+    idempotent repeat lands where the first write did, in every region."""
+    return int(item_id[:8], 16) % shards
+
+
+def list_partition(shard: int) -> str:
+    """List-index hash key of a shard. Shard 0 is the unsharded partition, so
+    raising the shard count keeps every stored registration listed; lowering
+    it would hide the registrations in the dropped shards (data format)."""
+    return LIST_PARTITION_VALUE if shard == 0 else f"{LIST_PARTITION_VALUE}#{shard}"
 
 
 def list_sort_key(epoch_ms: int, item_id: str) -> str:

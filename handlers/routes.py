@@ -31,12 +31,14 @@ _NAMESPACE = uuid.UUID(contract.IDEMPOTENCY_NAMESPACE)
 
 
 class Deps(NamedTuple):
-    """What the data routes need: a DynamoDB client, the table, this region, a clock (ms)."""
+    """What the data routes need: a DynamoDB client, the table, this region, a clock (ms),
+    and how many list-index shards registrations are spread over."""
 
     client: Any
     table: str
     region: str
     now_ms: Callable[[], int]
+    list_shards: int = contract.LIST_SHARDS_DEFAULT
 
 
 def now_ms() -> int:
@@ -106,7 +108,7 @@ def register_epoch(request: Request, deps: Deps) -> Response:
     key = idempotency_key(request)
     item_id = item_id_for_key(key) if key is not None else uuid.uuid4().hex
     registration = store.Registration(item_id, deps.now_ms(), deps.region)
-    existing = store.put_new(deps.client, deps.table, registration)
+    existing = store.put_new(deps.client, deps.table, registration, deps.list_shards)
     if existing is None:
         return Response(201, registration.to_json(), location(item_id))
     if key is None:
@@ -174,7 +176,7 @@ def list_epochs(request: Request, deps: Deps) -> Response:
     limit = parse_limit(request.query_value("limit"))
     cursor = request.query_value("cursor")
     start = decode_cursor(cursor) if cursor is not None else None
-    page = store.query_page(deps.client, deps.table, limit, start)
+    page = store.query_page(deps.client, deps.table, limit, start, deps.list_shards)
     body = {
         "now": deps.now_ms() // 1000,
         "region": deps.region,

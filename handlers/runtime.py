@@ -30,6 +30,7 @@ class Settings:
     # Only in local mode and tests (DynamoDB-compatible server on loopback).
     endpoint_url: str | None = None
     health_cache_seconds: float = contract.HEALTH_CACHE_SECONDS
+    list_shards: int = contract.LIST_SHARDS_DEFAULT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -41,12 +42,19 @@ class Settings:
             raise RuntimeError(
                 f"{contract.ENV_FORCE_UNHEALTHY} must be true or false, not {force!r}"
             )
+        shards = env.get(contract.ENV_LIST_SHARDS, "").strip() or str(contract.LIST_SHARDS_DEFAULT)
+        if not shards.isdigit() or not 1 <= int(shards) <= contract.LIST_SHARDS_MAX:
+            raise RuntimeError(
+                f"{contract.ENV_LIST_SHARDS} must be an integer from 1 to "
+                f"{contract.LIST_SHARDS_MAX}, not {shards!r}"
+            )
         return cls(
             table_name=table_name,
             # The Lambda runtime always sets AWS_REGION; local mode does too.
             region=env.get(contract.ENV_REGION) or "us-east-1",
             force_unhealthy=force in _TRUE,
             endpoint_url=env.get(contract.ENV_DYNAMODB_ENDPOINT) or None,
+            list_shards=int(shards),
         )
 
 
@@ -113,7 +121,7 @@ def build_routes(
                 force_unhealthy=settings.force_unhealthy,
             )
         }
-    deps = routes.Deps(client, settings.table_name, settings.region, now_ms)
+    deps = routes.Deps(client, settings.table_name, settings.region, now_ms, settings.list_shards)
     table: dict[str, Callable[..., api.Response]] = {
         contract.ROUTE_REGISTER.operation_id: routes.register_epoch,
         contract.ROUTE_LIST.operation_id: routes.list_epochs,

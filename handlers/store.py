@@ -47,11 +47,12 @@ class Registration(NamedTuple):
         }
 
 
-def to_item(registration: Registration) -> dict[str, Any]:
+def to_item(registration: Registration, shards: int = 1) -> dict[str, Any]:
     """The table item (main table key and list index key) for a registration."""
+    shard = contract.list_shard(registration.id, shards)
     return {
         contract.HASH_KEY: {"S": registration.id},
-        contract.LIST_INDEX_HASH_KEY: {"S": contract.LIST_PARTITION_VALUE},
+        contract.LIST_INDEX_HASH_KEY: {"S": contract.list_partition(shard)},
         contract.LIST_INDEX_RANGE_KEY: {
             "S": contract.list_sort_key(registration.epoch_ms, registration.id)
         },
@@ -117,7 +118,9 @@ def _sdk_errors(operation: str) -> Iterator[None]:
         ) from exc
 
 
-def put_new(client: Any, table: str, registration: Registration) -> Registration | None:
+def put_new(
+    client: Any, table: str, registration: Registration, shards: int = 1
+) -> Registration | None:
     """Store a registration unless its id exists: one conditional PutItem.
 
     Returns None when it was stored, else the registration already stored
@@ -128,7 +131,7 @@ def put_new(client: Any, table: str, registration: Registration) -> Registration
         try:
             client.put_item(
                 TableName=table,
-                Item=to_item(registration),
+                Item=to_item(registration, shards),
                 ConditionExpression="attribute_not_exists(#pk)",
                 ExpressionAttributeNames={"#pk": contract.HASH_KEY},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -167,47 +170,74 @@ class Page(NamedTuple):
     last_key: dict[str, str] | None
 
 
-def query_page(client: Any, table: str, limit: int, start: dict[str, str] | None) -> Page:
-    """One Query on the list index, newest first, resuming after `start` (pk, list_sk).
+def _sort_key(registration: Registration) -> str:
+    return contract.list_sort_key(registration.epoch_ms, registration.id)
 
-    Asks for one item more than the page so that `last_key` is None exactly on
-    the last page (DynamoDB alone would also hand a key to a page that happens
-    to end the list, and the client would fetch an empty page).
-    """
-    request: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": contract.LIST_INDEX_NAME,
-        "KeyConditionExpression": "#lp = :lp",
-        "ExpressionAttributeNames": {"#lp": contract.LIST_INDEX_HASH_KEY},
-        "ExpressionAttributeValues": {":lp": {"S": contract.LIST_PARTITION_VALUE}},
-        "ScanIndexForward": False,
-        "Limit": limit + 1,
+
+def _key_of(registration: Registration) -> dict[str, str]:
+    return {
+        contract.HASH_KEY: registration.id,
+        contract.LIST_INDEX_RANGE_KEY: _sort_key(registration),
     }
+
+
+def query_page(
+    client: Any, table: str, limit: int, start: dict[str, str] | None, shards: int = 1
+) -> Page:
+    """One page of the list index, newest first, after `start` (pk, list_sk).
+
+    One Query per shard: exactly one with the default single shard. Each asks
+    for one item more than the page, so that `last_key` is None exactly on the
+    last page. Sort keys are unique and totally ordered, so the page is the
+    `limit` newest of the merged answers and the next page starts strictly
+    below its last item in every shard: one (pk, list_sk) cursor serves any
+    shard count.
+    """
+    answers = [_query_shard(client, table, shard, limit + 1, start) for shard in range(shards)]
+    merged = sorted((item for items, _ in answers for item in items), key=_sort_key, reverse=True)
+    # A shard DynamoDB cut short (its 1 MB response limit) may hold unseen items
+    # just below its last one: the page must not reach past that point.
+    cutoffs = [last for items, last in answers if last is not None and len(items) <= limit]
+    if cutoffs:
+        floor = max(cutoffs)
+        merged = [item for item in merged if _sort_key(item) >= floor]
+    page = merged[:limit]
+    more = len(merged) > limit or bool(cutoffs)
+    if not more:
+        return Page(page, None)
+    if page:
+        return Page(page, _key_of(page[-1]))
+    # Nothing fits before the cutoff (only if DynamoDB returned a key and no
+    # item): resume below the cutoff itself.
+    floor_id = floor.rpartition("#")[2]
+    return Page(page, {contract.HASH_KEY: floor_id, contract.LIST_INDEX_RANGE_KEY: floor})
+
+
+def _query_shard(
+    client: Any, table: str, shard: int, limit: int, start: dict[str, str] | None
+) -> tuple[list[Registration], str | None]:
+    """One Query on one list partition: its items (newest first), and the sort
+    key DynamoDB stopped at if it cut the answer short."""
+    condition = "#lp = :lp"
+    names = {"#lp": contract.LIST_INDEX_HASH_KEY}
+    values: dict[str, Any] = {":lp": {"S": contract.list_partition(shard)}}
     if start is not None:
-        request["ExclusiveStartKey"] = {
-            contract.HASH_KEY: {"S": start[contract.HASH_KEY]},
-            contract.LIST_INDEX_HASH_KEY: {"S": contract.LIST_PARTITION_VALUE},
-            contract.LIST_INDEX_RANGE_KEY: {"S": start[contract.LIST_INDEX_RANGE_KEY]},
-        }
+        condition += " AND #ls < :ls"
+        names["#ls"] = contract.LIST_INDEX_RANGE_KEY
+        values[":ls"] = {"S": start[contract.LIST_INDEX_RANGE_KEY]}
     with _sdk_errors("Query"):
-        result = client.query(**request)
+        result = client.query(
+            TableName=table,
+            IndexName=contract.LIST_INDEX_NAME,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit,
+        )
     items = [from_item(item) for item in result.get("Items", [])]
-    page, more = items[:limit], len(items) > limit
     last = result.get("LastEvaluatedKey")
-    last_key: dict[str, str] | None = None
-    if more:
-        final = page[-1]
-        last_key = {
-            contract.HASH_KEY: final.id,
-            contract.LIST_INDEX_RANGE_KEY: contract.list_sort_key(final.epoch_ms, final.id),
-        }
-    elif last:
-        # Fewer items than asked for but a key: DynamoDB's 1 MB page limit was hit.
-        last_key = {
-            contract.HASH_KEY: last[contract.HASH_KEY]["S"],
-            contract.LIST_INDEX_RANGE_KEY: last[contract.LIST_INDEX_RANGE_KEY]["S"],
-        }
-    return Page(page, last_key)
+    return items, (last[contract.LIST_INDEX_RANGE_KEY]["S"] if last else None)
 
 
 def probe(client: Any, table: str) -> None:

@@ -47,8 +47,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="GET /health answers 503 (what the infrastructure's failover drill sets)",
     )
+    parser.add_argument(
+        "--list-shards",
+        type=_shard_count,
+        default=contract.LIST_SHARDS_DEFAULT,
+        help="list-index shards, as settings table.list_shards (default 1)",
+    )
     parser.add_argument("--node-modules", type=Path, default=NODE_MODULES, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def _shard_count(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= contract.LIST_SHARDS_MAX:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 1 to {contract.LIST_SHARDS_MAX}, not {raw!r}"
+        )
+    return int(raw)
 
 
 def load_handler(path: str) -> LambdaHandler:
@@ -86,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 contract.ENV_TABLE_NAME: args.table_name,
                 contract.ENV_FORCE_UNHEALTHY: "true" if args.force_unhealthy else "false",
+                contract.ENV_LIST_SHARDS: str(args.list_shards),
                 contract.ENV_REGION: args.region,
                 contract.ENV_DYNAMODB_ENDPOINT: dynalite.endpoint_url,
                 "AWS_ACCESS_KEY_ID": "local",

@@ -84,6 +84,7 @@ class RegionFunctions(Construct):
                     variables={
                         contract.ENV_TABLE_NAME: table_name,
                         contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
+                        contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
                     }
                 ),
                 depends_on=[log_group, roles.policies[function]],

@@ -106,6 +106,13 @@ def test_functions_settings(default_app: Synthesized) -> None:
         assert variables[contract.ENV_FORCE_UNHEALTHY] == "false"
 
 
+def test_functions_know_the_list_shard_count(synthesized_apps: dict[str, Synthesized]) -> None:
+    for app in synthesized_apps.values():
+        for function in resources(app, LambdaFunction.TF_RESOURCE_TYPE).values():
+            shards = function["environment"]["variables"][contract.ENV_LIST_SHARDS]
+            assert shards == str(app.settings.table.list_shards), app.name
+
+
 def test_drill_region_forces_health_503(synthesized_apps: dict[str, Synthesized]) -> None:
     app = synthesized_apps["latency_on_demand_eu"]
     for function in resources(app, LambdaFunction.TF_RESOURCE_TYPE).values():

@@ -36,3 +36,11 @@ def service(backend: Backend) -> Iterator[Service]:
     serving = backend.serve()
     yield serving
     serving.stop()
+
+
+@pytest.fixture(params=[1, 4], ids=["1-shard", "4-shards"])
+def any_shards_service(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The service with the list index unsharded (default) and spread over 4 shards."""
+    serving = backend.serve(list_shards=request.param)
+    yield serving
+    serving.stop()

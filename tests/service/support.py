@@ -89,6 +89,7 @@ class Backend:
         region: str = REGION,
         health_cache_seconds: float = contract.HEALTH_CACHE_SECONDS,
         force_unhealthy: bool = False,
+        list_shards: int = contract.LIST_SHARDS_DEFAULT,
         owned: bool = False,
     ) -> Service:
         """Build the three handlers as the Lambdas do, for a new table unless one is given."""
@@ -98,6 +99,7 @@ class Backend:
             endpoint_url=self.endpoint_url,
             force_unhealthy=force_unhealthy,
             health_cache_seconds=health_cache_seconds,
+            list_shards=list_shards,
         )
         self.api.set_handlers(
             {

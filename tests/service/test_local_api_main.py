@@ -128,3 +128,13 @@ def test_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
     assert len(stderr.strip().splitlines()) == 1
     assert stderr.startswith("error: dynalite is not installed")
     assert "run `npm ci`" in stderr
+
+
+def test_a_bad_shard_count_is_a_usage_error(tmp_path: Path) -> None:
+    code, stderr = run_to_exit(
+        "--list-shards", "0", "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path
+    )
+    assert code == 2
+    assert "--list-shards: must be an integer from 1 to 16, not '0'" in stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "d").exists(), "dynalite was started anyway"

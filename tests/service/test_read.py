@@ -29,7 +29,8 @@ def newest_first(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(bodies, key=lambda b: (b["epoch_ms"], b["id"]), reverse=True)
 
 
-def test_list_is_newest_first_with_the_default_limit(service: Service) -> None:
+def test_list_is_newest_first_with_the_default_limit(any_shards_service: Service) -> None:
+    service = any_shards_service
     registered = register(service, contract.LIST_LIMIT_DEFAULT + 5)
     before = int(time.time())
     response = service.get("/getEpoch")
@@ -44,7 +45,8 @@ def test_list_is_newest_first_with_the_default_limit(service: Service) -> None:
     assert isinstance(body["next"], str)
 
 
-def test_the_last_page_has_no_next_cursor(service: Service) -> None:
+def test_the_last_page_has_no_next_cursor(any_shards_service: Service) -> None:
+    service = any_shards_service
     registered = register(service, 4)
     first = service.get("/getEpoch", params={"limit": 2}).json()
     last = service.get("/getEpoch", params={"limit": 2, "cursor": first["next"]}).json()
@@ -131,7 +133,8 @@ def test_a_well_formed_cursor_for_an_unknown_item_is_accepted(service: Service) 
     assert response.json()["items"] == []
 
 
-def test_a_walk_sees_every_item_once_while_new_items_arrive(service: Service) -> None:
+def test_a_walk_sees_every_item_once_while_new_items_arrive(any_shards_service: Service) -> None:
+    service = any_shards_service
     existing = register(service, 57)
     existing_ids = {body["id"] for body in existing}
     written_during_walk: list[str] = []

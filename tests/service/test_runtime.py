@@ -43,6 +43,18 @@ def test_a_missing_table_name_fails_at_start_up() -> None:
         Settings.from_env({})
 
 
+def test_list_shards_come_from_the_environment_and_default_to_one() -> None:
+    assert Settings.from_env({contract.ENV_TABLE_NAME: "t"}).list_shards == 1
+    env = {contract.ENV_TABLE_NAME: "t", contract.ENV_LIST_SHARDS: "4"}
+    assert Settings.from_env(env).list_shards == 4
+
+
+@pytest.mark.parametrize("value", ["0", "17", "four", "-1", "2.5"])
+def test_a_bad_shard_count_fails_at_start_up(value: str) -> None:
+    with pytest.raises(RuntimeError, match=contract.ENV_LIST_SHARDS):
+        Settings.from_env({contract.ENV_TABLE_NAME: "t", contract.ENV_LIST_SHARDS: value})
+
+
 def test_sdk_worst_case_fits_inside_the_lambda_and_gateway_timeouts() -> None:
     assert contract.SDK_WORST_CASE_SECONDS == 7.5
     assert contract.SDK_WORST_CASE_SECONDS < contract.LAMBDA_TIMEOUT_MIN_SECONDS

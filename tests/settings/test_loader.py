@@ -70,6 +70,14 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
             "routing.weights: latency-records routes by latency",
         ),
         ("[table]\nread_min = 50\nread_max = 10", "table: read_min must not exceed read_max"),
+        (
+            "[table]\nlist_shards = 0",
+            "table.list_shards: Input should be greater than or equal to 1",
+        ),
+        (
+            "[table]\nlist_shards = 17",
+            "table.list_shards: Input should be less than or equal to 16",
+        ),
         ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
         ("[lambda]\ntimeout_seconds = 5", "lambda: timeout_seconds must be at least 9"),
         ('[tags]\n"aws:owner" = "me"', "tags: aws:owner: keys starting with 'aws:' are reserved"),
