@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -150,6 +151,23 @@ class Service:
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.http.get(self.url + path, timeout=30, **kwargs)
+
+    def walk(self, limit: int, *, pause: float = 0.0) -> tuple[list[dict[str, Any]], int]:
+        """Every item of GET /getEpoch, page by page, and the number of pages."""
+        walked: list[dict[str, Any]] = []
+        cursor: str | None = None
+        pages = 0
+        while True:
+            params: dict[str, Any] = {"limit": limit}
+            if cursor is not None:
+                params["cursor"] = cursor
+            page = self.get("/getEpoch", params=params).json()
+            walked.extend(page["items"])
+            pages += 1
+            cursor = page["next"]
+            if cursor is None:
+                return walked, pages
+            time.sleep(pause)
 
     def stored_ids(self) -> list[str]:
         """Every item id in the table (a test-side Scan; the service never scans)."""

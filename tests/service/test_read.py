@@ -153,20 +153,7 @@ def test_a_walk_sees_every_item_once_while_new_items_arrive(any_shards_service: 
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        walked: list[dict[str, Any]] = []
-        cursor: str | None = None
-        pages = 0
-        while True:
-            params: dict[str, Any] = {"limit": 7}
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = service.get("/getEpoch", params=params).json()
-            walked.extend(page["items"])
-            pages += 1
-            cursor = page["next"]
-            if cursor is None:
-                break
-            time.sleep(0.01)  # let the writer interleave
+        walked, pages = service.walk(7, pause=0.01)  # the pause lets the writer interleave
     finally:
         stop.set()
         thread.join()

@@ -179,17 +179,7 @@ def test_a_shard_answer_cut_short_by_dynamodb_loses_nothing(
     service = start_service(proxy.url, admin_endpoint_url=dynalite.endpoint_url, list_shards=shards)
     try:
         stored = [service.post().json() for _ in range(30)]
-        walked: list[dict[str, object]] = []
-        cursor: str | None = None
-        while True:
-            params: dict[str, object] = {"limit": 7}
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = service.get("/getEpoch", params=params).json()
-            walked.extend(page["items"])
-            cursor = page["next"]
-            if cursor is None:
-                break
+        walked, _ = service.walk(7)
     finally:
         service.stop()
         proxy.stop()
