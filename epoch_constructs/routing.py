@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
+from cdktf import Fn, ITerraformDependable, TerraformLocal, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 from cdktf_cdktf_provider_aws.route53_record import (
@@ -40,6 +40,8 @@ class RegionEndpoint:
     stage_name: str
     target_domain_name: str  # the regional custom domain's target (d-….execute-api…)
     target_zone_id: str
+    # What must exist before api.<domain> points here: the base path mapping.
+    serving: ITerraformDependable
 
 
 def traffic_policy_document(
@@ -108,6 +110,10 @@ class Routing(Construct):
             )
             self.health_check_ids[region] = check.id
 
+        # api.<domain> goes live only once every region's custom domain serves
+        # the stage: the health checks probe execute-api hosts, not the domain,
+        # so they would not notice a missing base path mapping.
+        serving = [endpoints[region].serving for region in settings.regions]
         mode = settings.routing.mode
         if mode == "traffic-policy":
             # A local holds the document so its hash is `sha1(local.…)`: hashing the
@@ -139,6 +145,7 @@ class Routing(Construct):
                 traffic_policy_id=policy.id,
                 traffic_policy_version=policy.version,
                 ttl=DNS_TTL,
+                depends_on=serving,
             )
             return
         for region in settings.regions:
@@ -167,4 +174,5 @@ class Routing(Construct):
                     if mode == "latency-records"
                     else None
                 ),
+                depends_on=serving,
             )

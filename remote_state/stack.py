@@ -94,7 +94,7 @@ class RemoteStateStack(TerraformStack):
                 )
             ],
         )
-        S3BucketPublicAccessBlock(
+        public_access = S3BucketPublicAccessBlock(
             self,
             "state_bucket_public_access",
             bucket=bucket.id,
@@ -117,7 +117,16 @@ class RemoteStateStack(TerraformStack):
                 )
             ],
         )
-        S3BucketPolicy(self, "state_bucket_policy", bucket=bucket.id, policy=tls_only.json)
+        # One bucket-level change at a time: a policy and a public access block put
+        # together on a new bucket can fail with 409 OperationAborted
+        # (terraform-provider-aws #7628).
+        S3BucketPolicy(
+            self,
+            "state_bucket_policy",
+            bucket=bucket.id,
+            policy=tls_only.json,
+            depends_on=[public_access],
+        )
         S3BucketLifecycleConfiguration(
             self,
             "state_bucket_lifecycle",

@@ -78,7 +78,7 @@ class RegionDomain(Construct):
             endpoint_configuration=ApiGatewayDomainNameEndpointConfiguration(types=["REGIONAL"]),
             security_policy="TLS_1_2",
         )
-        ApiGatewayBasePathMapping(
+        self.mapping = ApiGatewayBasePathMapping(
             self,
             "mapping",
             provider=provider,

@@ -77,6 +77,9 @@ def test_state_bucket_policy_denies_plain_http(default_app: Synthesized) -> None
     assert "${aws_s3_bucket.state_bucket.arn}/*" in statement["resources"]
     policy = default_app.resources(STACK_NAME, "aws_s3_bucket_policy")["state_bucket_policy"]
     assert policy["policy"] == "${data.aws_iam_policy_document.state_bucket_tls_only.json}"
+    # Not at the same time as the public access block (409 OperationAborted, provider #7628).
+    (block,) = default_app.resources(STACK_NAME, S3BucketPublicAccessBlock.TF_RESOURCE_TYPE)
+    assert policy["depends_on"] == [f"{S3BucketPublicAccessBlock.TF_RESOURCE_TYPE}.{block}"]
 
 
 def test_state_bucket_lifecycle_expires_old_versions_and_uploads(default_app: Synthesized) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 from cdktf_cdktf_provider_aws.route53_record import Route53Record
@@ -102,3 +103,22 @@ def test_latency_records_route_by_region(synthesized_apps: dict[str, Synthesized
     for region, record in records.items():
         assert record["latency_routing_policy"] == {"region": region}
         assert "weighted_routing_policy" not in record
+
+
+def test_the_api_name_goes_live_only_after_every_base_path_mapping(
+    synthesized_apps: dict[str, Synthesized],
+) -> None:
+    for app in synthesized_apps.values():
+        mappings = {
+            f"{ApiGatewayBasePathMapping.TF_RESOURCE_TYPE}.{name}"
+            for name in resources(app, ApiGatewayBasePathMapping.TF_RESOURCE_TYPE)
+        }
+        assert len(mappings) == len(app.settings.regions)
+        live = [
+            *resources(app, Route53TrafficPolicyInstance.TF_RESOURCE_TYPE).values(),
+            *resources(app, Route53Record.TF_RESOURCE_TYPE).values(),
+        ]
+        api_records = [r for r in live if r["name"] == app.settings.names.api_domain]
+        assert api_records, app.name
+        for record in api_records:
+            assert set(record["depends_on"]) == mappings, app.name
