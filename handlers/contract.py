@@ -111,6 +111,13 @@ LIST_SHARDS_DEFAULT = 1
 LIST_SHARDS_MAX = 16
 
 
+def parse_list_shards(raw: str) -> int:
+    """A shard count as text (environment, command line): ValueError unless 1-16."""
+    if not raw.isdigit() or not LIST_SHARDS_DEFAULT <= int(raw) <= LIST_SHARDS_MAX:
+        raise ValueError(f"must be an integer from 1 to {LIST_SHARDS_MAX}, not {raw!r}")
+    return int(raw)
+
+
 def list_shard(item_id: str, shards: int) -> int:
     """The list partition of a registration: fixed by its id (hex), so an
     idempotent repeat lands where the first write did, in every region."""

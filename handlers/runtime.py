@@ -43,18 +43,17 @@ class Settings:
                 f"{contract.ENV_FORCE_UNHEALTHY} must be true or false, not {force!r}"
             )
         shards = env.get(contract.ENV_LIST_SHARDS, "").strip() or str(contract.LIST_SHARDS_DEFAULT)
-        if not shards.isdigit() or not 1 <= int(shards) <= contract.LIST_SHARDS_MAX:
-            raise RuntimeError(
-                f"{contract.ENV_LIST_SHARDS} must be an integer from 1 to "
-                f"{contract.LIST_SHARDS_MAX}, not {shards!r}"
-            )
+        try:
+            list_shards = contract.parse_list_shards(shards)
+        except ValueError as exc:
+            raise RuntimeError(f"{contract.ENV_LIST_SHARDS} {exc}") from None
         return cls(
             table_name=table_name,
             # The Lambda runtime always sets AWS_REGION; local mode does too.
             region=env.get(contract.ENV_REGION) or "us-east-1",
             force_unhealthy=force in _TRUE,
             endpoint_url=env.get(contract.ENV_DYNAMODB_ENDPOINT) or None,
-            list_shards=int(shards),
+            list_shards=list_shards,
         )
 
 

@@ -47,7 +47,9 @@ class Registration(NamedTuple):
         }
 
 
-def to_item(registration: Registration, shards: int = 1) -> dict[str, Any]:
+def to_item(
+    registration: Registration, shards: int = contract.LIST_SHARDS_DEFAULT
+) -> dict[str, Any]:
     """The table item (main table key and list index key) for a registration."""
     shard = contract.list_shard(registration.id, shards)
     return {
@@ -119,7 +121,7 @@ def _sdk_errors(operation: str) -> Iterator[None]:
 
 
 def put_new(
-    client: Any, table: str, registration: Registration, shards: int = 1
+    client: Any, table: str, registration: Registration, shards: int = contract.LIST_SHARDS_DEFAULT
 ) -> Registration | None:
     """Store a registration unless its id exists: one conditional PutItem.
 
@@ -182,7 +184,11 @@ def _key_of(registration: Registration) -> dict[str, str]:
 
 
 def query_page(
-    client: Any, table: str, limit: int, start: dict[str, str] | None, shards: int = 1
+    client: Any,
+    table: str,
+    limit: int,
+    start: dict[str, str] | None,
+    shards: int = contract.LIST_SHARDS_DEFAULT,
 ) -> Page:
     """One page of the list index, newest first, after `start` (pk, list_sk).
 

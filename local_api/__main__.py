@@ -58,11 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _shard_count(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= contract.LIST_SHARDS_MAX:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer from 1 to {contract.LIST_SHARDS_MAX}, not {raw!r}"
-        )
-    return int(raw)
+    try:
+        return contract.parse_list_shards(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def load_handler(path: str) -> LambdaHandler:
