@@ -20,7 +20,8 @@ def main(argv: list[str]) -> int:
     try:
         settings = settings_from_environment(argv)
     except SettingsError as err:
-        print(f"error: {err}", file=sys.stderr)
+        for line in err.lines:
+            print(f"error: {line}", file=sys.stderr)
         return 2
     # Imported after validation: bad settings fail in well under a second,
     # before the AWS provider bindings load.

@@ -6,11 +6,12 @@ import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from epoch_settings.model import Settings
+from epoch_settings.model import CROSS_CHECK_ERROR, Problem, Settings, _Section
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "settings.toml"
@@ -32,7 +33,11 @@ _PATTERN_HINTS = {
 
 
 class SettingsError(Exception):
-    """A settings problem a user can fix; `str()` is the message to print."""
+    """Settings problems a user can fix: `lines` holds one line per problem."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
 
 
 def settings_path_from(argv: Sequence[str], environ: Mapping[str, str]) -> Path:
@@ -67,8 +72,56 @@ def load_settings(path: Path | str | None = None) -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as err:
-        lines = [f"{path}: {_describe(detail)}" for detail in err.errors()]
-        raise SettingsError("\n".join(lines)) from None
+        field_errors = [d for d in err.errors() if d["type"] != CROSS_CHECK_ERROR]
+    # Cross-field checks run on whatever is valid, so one run reports every problem.
+    _, _, cross_problems = _validate_parts(Settings, raw, prefix="")
+    lines = [f"{path}: {_describe(detail)}" for detail in field_errors]
+    lines += [f"{path}: {key}: {text}" for key, text in cross_problems]
+    raise SettingsError(*lines)
+
+
+def _validate_parts(
+    model: type[_Section], raw: object, prefix: str
+) -> tuple[_Section, set[str], list[Problem]]:
+    """Validate each field of `model` on its own and run the checks whose fields are valid.
+
+    Returns the model built from the valid fields (unvalidated as a whole), the dotted
+    names of the valid fields, and every cross-field problem, keys as the file spells them.
+    """
+    data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+    values: dict[str, Any] = {}
+    valid: set[str] = set()
+    problems: list[Problem] = []
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, _Section):
+            if key in data and not isinstance(data[key], dict):
+                continue
+            section, section_valid, section_problems = _validate_parts(
+                annotation, data.get(key, {}), f"{prefix}{key}."
+            )
+            values[name] = section
+            valid |= {f"{name}.{part}" for part in section_valid}
+            problems += section_problems
+        elif key in data:
+            typ: Any = Annotated[(annotation, *field.metadata)] if field.metadata else annotation
+            adapter: TypeAdapter[Any] = TypeAdapter(typ, config=_FIELD_CONFIG)
+            try:
+                values[name] = adapter.validate_python(data[key])
+            except ValidationError:
+                continue
+            valid.add(name)
+        elif not field.is_required():
+            values[name] = field.get_default(call_default_factory=True)
+            valid.add(name)
+    built = model.model_construct(**values)
+    problems += [(prefix + key, text) for key, text in built.cross_check_problems(valid)]
+    return built, valid, problems
+
+
+# The per-field validation in `_validate_parts` applies the models' own configuration.
+_FIELD_CONFIG = ConfigDict(strict=True, regex_engine="python-re")
 
 
 def _describe(detail: ErrorDetails) -> str:
@@ -88,9 +141,6 @@ def _describe(detail: ErrorDetails) -> str:
         ctx = detail.get("ctx", {})
         wanted, got = ctx.get("min_length"), ctx.get("actual_length")
         return f"{key}: needs at least {wanted} entries (got {got})"
-    if kind == "value_error" and not key:
-        # Cross-field checks name their keys themselves.
-        return message
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{key}: {message} (got {detail['input']!r})"
     return f"{key}: {message}" if key else message

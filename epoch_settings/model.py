@@ -6,8 +6,9 @@ rejected so that a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container, Iterator
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -17,6 +18,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from handlers import contract
 
@@ -75,8 +77,58 @@ def _array_to_tuple(value: object) -> object:
 RegionTuple = Annotated[tuple[Region, ...], BeforeValidator(_array_to_tuple)]
 
 
+# A problem found by a cross-field check: (dotted key relative to the model, what is wrong).
+Problem = tuple[str, str]
+CheckMethod = Callable[..., Iterator[Problem]]
+# pydantic error type of a failed cross-field check; the loader reports these itself.
+CROSS_CHECK_ERROR = "cross_field_check"
+
+
+def cross_check(*reads: str) -> Callable[[CheckMethod], CheckMethod]:
+    """Mark a model method as a cross-field check that reads the given (dotted) fields.
+
+    A check yields every problem it finds instead of raising, so that all of them
+    are reported in one run; the loader also runs it when other fields are invalid,
+    as long as the fields it reads are valid.
+    """
+
+    def mark(method: CheckMethod) -> CheckMethod:
+        method.__cross_check_reads__ = reads  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, regex_engine="python-re")
+
+    @classmethod
+    def cross_checks(cls) -> list[tuple[tuple[str, ...], CheckMethod]]:
+        """Every cross-field check of this model: (the fields it reads, the method)."""
+        checks: list[tuple[tuple[str, ...], CheckMethod]] = []
+        for name in dir(cls):
+            method = getattr(cls, name, None)
+            reads = getattr(method, "__cross_check_reads__", None)
+            if reads is not None:
+                checks.append((reads, method))
+        return checks
+
+    def cross_check_problems(self, valid: Container[str] | None = None) -> Iterator[Problem]:
+        """Problems of this model's own checks, skipping checks that read a field not in `valid`."""
+        for reads, method in self.cross_checks():
+            if valid is None or all(read in valid for read in reads):
+                yield from method(self)
+
+    @model_validator(mode="after")
+    def _run_cross_checks(self) -> Self:
+        problems = list(self.cross_check_problems())
+        if problems:
+            raise PydanticCustomError(
+                CROSS_CHECK_ERROR,
+                "{summary}",
+                {"summary": "; ".join(f"{key}: {text}" for key, text in problems)},
+            )
+        return self
 
 
 class RoutingSettings(_Section):
@@ -110,13 +162,15 @@ class TableSettings(_Section):
         int, Field(ge=contract.LIST_SHARDS_DEFAULT, le=contract.LIST_SHARDS_MAX)
     ] = contract.LIST_SHARDS_DEFAULT
 
-    @model_validator(mode="after")
-    def _bounds(self) -> TableSettings:
+    @cross_check("read_min", "read_max")
+    def _read_bounds(self) -> Iterator[Problem]:
         if self.read_min > self.read_max:
-            raise ValueError("read_min must not exceed read_max")
+            yield "read_min", f"{self.read_min} must not exceed read_max ({self.read_max})"
+
+    @cross_check("write_min", "write_max")
+    def _write_bounds(self) -> Iterator[Problem]:
         if self.write_min > self.write_max:
-            raise ValueError("write_min must not exceed write_max")
-        return self
+            yield "write_min", f"{self.write_min} must not exceed write_max ({self.write_max})"
 
 
 class LambdaSettings(_Section):
@@ -129,15 +183,15 @@ class LambdaSettings(_Section):
     # Provisioned concurrency per function alias per region; 0 turns it off.
     provisioned_concurrency: Annotated[int, Field(ge=0, le=1000)] = 2
 
-    @model_validator(mode="after")
-    def _outlasts_sdk_retries(self) -> LambdaSettings:
+    @cross_check("timeout_seconds")
+    def _outlasts_sdk_retries(self) -> Iterator[Problem]:
         if self.timeout_seconds < contract.LAMBDA_TIMEOUT_MIN_SECONDS:
-            raise ValueError(
-                f"timeout_seconds must be at least {contract.LAMBDA_TIMEOUT_MIN_SECONDS}: the "
+            yield (
+                "timeout_seconds",
+                f"must be at least {contract.LAMBDA_TIMEOUT_MIN_SECONDS}: the "
                 f"handlers' worst-case DynamoDB call takes {contract.SDK_WORST_CASE_SECONDS:g} s "
-                f"(handlers/contract.py), and a call cut off by Lambda returns no clean 503"
+                f"(handlers/contract.py), and a call cut off by Lambda returns no clean 503",
             )
-        return self
 
 
 class ApiSettings(_Section):
@@ -186,46 +240,65 @@ class Settings(_Section):
         extra="forbid", frozen=True, strict=True, regex_engine="python-re", populate_by_name=True
     )
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> Settings:
+    @cross_check("domain_name")
+    def _api_domain_fits_a_certificate(self) -> Iterator[Problem]:
         api_domain = f"api.{self.domain_name}"
         if len(api_domain) > ACM_MAX_DOMAIN_LENGTH:
-            raise ValueError(
-                f"domain_name: the API's name {api_domain} is {len(api_domain)} characters; "
+            yield (
+                "domain_name",
+                f"the API's name {api_domain} is {len(api_domain)} characters; "
                 f"an ACM certificate's domain name allows at most {ACM_MAX_DOMAIN_LENGTH}, "
-                f"so domain_name may have at most {ACM_MAX_DOMAIN_LENGTH - len('api.')}"
+                f"so domain_name may have at most {ACM_MAX_DOMAIN_LENGTH - len('api.')}",
             )
+
+    @cross_check("tags")
+    def _no_reserved_tags(self) -> Iterator[Problem]:
         reserved = sorted(k for k in self.tags if k.lower().startswith("aws:"))
         if reserved:
-            raise ValueError(
-                f"tags: {', '.join(reserved)}: keys starting with 'aws:' are reserved by AWS"
-            )
+            yield "tags", f"{', '.join(reserved)}: keys starting with 'aws:' are reserved by AWS"
+
+    @cross_check("regions")
+    def _no_duplicate_regions(self) -> Iterator[Problem]:
         duplicates = sorted({r for r in self.regions if self.regions.count(r) > 1})
         if duplicates:
-            raise ValueError(f"regions: duplicate region {', '.join(duplicates)}")
+            yield "regions", f"duplicate region {', '.join(duplicates)}"
+
+    @cross_check("log_retention_days")
+    def _log_retention_is_a_cloudwatch_period(self) -> Iterator[Problem]:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"log_retention_days: {self.log_retention_days} is not a CloudWatch Logs "
-                f"retention period; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            yield (
+                "log_retention_days",
+                f"{self.log_retention_days} is not a CloudWatch Logs "
+                f"retention period; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
             )
+
+    @cross_check("regions", "routing.weights", "routing.drill_regions")
+    def _routing_names_configured_regions(self) -> Iterator[Problem]:
         for key, listed in (
             ("routing.weights", tuple(self.routing.weights)),
             ("routing.drill_regions", self.routing.drill_regions),
         ):
             unknown = [r for r in listed if r not in self.regions]
             if unknown:
-                raise ValueError(
-                    f"{key}: {', '.join(unknown)} is not one of the configured regions "
-                    f"({', '.join(self.regions)})"
+                yield (
+                    key,
+                    f"{', '.join(unknown)} is not one of the configured regions "
+                    f"({', '.join(self.regions)})",
                 )
+
+    @cross_check("routing.mode", "routing.weights")
+    def _latency_records_take_no_weights(self) -> Iterator[Problem]:
         if self.routing.weights and self.routing.mode == "latency-records":
-            raise ValueError(
-                "routing.weights: latency-records routes by latency and ignores weights; "
-                "drain a region with routing.drill_regions instead"
+            yield (
+                "routing.weights",
+                "latency-records routes by latency and ignores weights; "
+                "drain a region with routing.drill_regions instead",
             )
+
+    @cross_check("regions", "routing.weights", "routing.default_weight")
+    def _one_region_serves(self) -> Iterator[Problem]:
         if all(self.weight(r) == 0 for r in self.regions):
-            raise ValueError("routing.weights: every region has weight 0; at least one must serve")
-        return self
+            yield "routing.weights", "every region has weight 0; at least one must serve"
 
     @property
     def primary_region(self) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from epoch_settings import SettingsError, load_settings, settings_path_from
+from epoch_settings import Settings, SettingsError, load_settings, settings_path_from
 from epoch_settings.loader import DEFAULT_SETTINGS_PATH, SETTINGS_ENV_VAR
 
 VALID = """
@@ -69,7 +69,10 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
             '[routing]\nmode = "latency-records"\nweights = { "us-east-1" = 5 }',
             "routing.weights: latency-records routes by latency",
         ),
-        ("[table]\nread_min = 50\nread_max = 10", "table: read_min must not exceed read_max"),
+        (
+            "[table]\nread_min = 50\nread_max = 10",
+            "table.read_min: 50 must not exceed read_max (10)",
+        ),
         (
             "[table]\nlist_shards = 0",
             "table.list_shards: Input should be greater than or equal to 1",
@@ -79,7 +82,7 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
             "table.list_shards: Input should be less than or equal to 16",
         ),
         ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
-        ("[lambda]\ntimeout_seconds = 5", "lambda: timeout_seconds must be at least 9"),
+        ("[lambda]\ntimeout_seconds = 5", "lambda.timeout_seconds: must be at least 9"),
         ('[tags]\n"aws:owner" = "me"', "tags: aws:owner: keys starting with 'aws:' are reserved"),
     ],
 )
@@ -117,6 +120,49 @@ def test_every_problem_is_reported_one_per_line(tmp_path: Path) -> None:
     assert len(lines) == 2
     assert any("colour: unknown setting" in line for line in lines)
     assert any("domain_name:" in line for line in lines)
+
+
+def test_field_errors_and_cross_field_checks_in_one_run(tmp_path: Path) -> None:
+    # The issue's example: an unknown key, read_min above read_max, a retention
+    # CloudWatch does not offer and a duplicate region, plus a field error in the
+    # same section as a cross-field problem and a bad required value.
+    text = (
+        'colour = "blue"\nregions = ["us-east-1", "us-east-1"]\nlog_retention_days = 366\n'
+        'domain_name = "BAD"\nhosted_zone_id = "Z1"\n'
+        '[table]\nread_min = 50\nread_max = 10\nwrite_min = "x"\n'
+        '[routing]\ndrill_regions = ["eu-west-1"]\n'
+    )
+    lines = error_for(tmp_path, text).splitlines()
+    path = str(tmp_path / "settings.toml")
+    expected_keys = [
+        "colour",
+        "domain_name",
+        "table.write_min",
+        "table.read_min",
+        "log_retention_days",
+        "regions",
+        "routing.drill_regions",
+    ]
+    assert sorted(line.split(": ")[1] for line in lines) == sorted(expected_keys)
+    assert all(line.startswith(f"{path}: ") for line in lines)
+
+
+def test_cross_field_check_skipped_when_its_field_is_invalid(tmp_path: Path) -> None:
+    # regions is invalid, so the routing check that reads it cannot say anything true.
+    text = 'regions = "us-east-1"\n' + VALID + '[routing]\ndrill_regions = ["eu-west-1"]\n'
+    (line,) = error_for(tmp_path, text).splitlines()
+    assert "regions: Input should be a valid tuple" in line
+
+
+def test_direct_construction_still_runs_cross_field_checks() -> None:
+    with pytest.raises(ValueError, match="regions: duplicate region us-east-1"):
+        Settings.model_validate(
+            {
+                "domain_name": "example.com",
+                "hosted_zone_id": "Z1",
+                "regions": ["us-east-1", "us-east-1"],
+            }
+        )
 
 
 def test_toml_syntax_error(tmp_path: Path) -> None:

@@ -52,6 +52,26 @@ def test_bad_settings_file_fails_cleanly(tmp_path: Path, content: str, expected:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
 
 
+def test_every_problem_is_one_error_line(tmp_path: Path) -> None:
+    settings = tmp_path / "bad.toml"
+    settings.write_text(
+        'colour = "x"\nregions = ["us-east-1", "us-east-1"]\nlog_retention_days = 366\n'
+        'domain_name = "example.com"\nhosted_zone_id = "Z1"\n[table]\nread_min = 9\nread_max = 5\n'
+    )
+    result = run_main(tmp_path, "--settings", str(settings))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        assert line.startswith(f"error: {settings}: ")
+    assert {line.split(": ")[2] for line in lines} == {
+        "colour",
+        "regions",
+        "log_retention_days",
+        "table.read_min",
+    }
+
+
 def test_settings_from_environment_variable(tmp_path: Path) -> None:
     result = run_main(tmp_path, env={SETTINGS_ENV_VAR: str(tmp_path / "missing.toml")})
     assert result.returncode == 2
