@@ -109,8 +109,8 @@ class _Section(BaseModel):
         for name in dir(cls):
             method = getattr(cls, name, None)
             reads = getattr(method, "__cross_check_reads__", None)
-            if reads is not None:
-                checks.append((reads, method))
+            if reads is not None and callable(method):
+                checks.append((tuple(reads), method))
         return checks
 
     def cross_check_problems(self, valid: Container[str] | None = None) -> Iterator[Problem]:
