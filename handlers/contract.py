@@ -166,8 +166,11 @@ def create_table_request(table_name: str) -> dict[str, Any]:
 # GET /getEpoch page size.
 LIST_LIMIT_DEFAULT = 25
 LIST_LIMIT_MAX = 100
-# Longest `cursor` accepted; real cursors are about 150 characters.
-CURSOR_MAX_LENGTH = 512
+# A cursor is unpadded base64url of {"pk":"<id>","list_sk":"<sort key>"}: ids and
+# sort keys have fixed lengths, so every cursor has this length and starts with
+# the encoding of `{"pk":"`. openapi.json states both.
+CURSOR_LENGTH = 136
+CURSOR_PREFIX = "eyJwayI6I"
 # Idempotency-Key: 8-128 characters of [A-Za-z0-9._:-] (a UUID fits).
 IDEMPOTENCY_KEY_MIN_LENGTH = 8
 IDEMPOTENCY_KEY_MAX_LENGTH = 128

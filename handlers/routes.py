@@ -147,7 +147,7 @@ def encode_cursor(last_key: dict[str, str]) -> str:
 def decode_cursor(cursor: str) -> dict[str, str]:
     """Strict inverse of `encode_cursor`: anything it did not produce is a 400."""
     invalid = api.bad_request(api.INVALID_CURSOR, "cursor is not one this API returned")
-    if len(cursor) > contract.CURSOR_MAX_LENGTH or not _CURSOR.fullmatch(cursor):
+    if len(cursor) != contract.CURSOR_LENGTH or not _CURSOR.fullmatch(cursor):
         raise invalid
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

@@ -117,7 +117,7 @@ VALID_CURSOR = encode_cursor({"pk": VALID_ID, "list_sk": VALID_SORT_KEY})
         VALID_CURSOR + "=",
         VALID_CURSOR + "A",
         VALID_CURSOR[:-2],
-        "A" * (contract.CURSOR_MAX_LENGTH + 1),
+        "A" * (contract.CURSOR_LENGTH + 1),
         base64.urlsafe_b64encode(b"\xff\xfe\x00").decode(),
     ],
 )
