@@ -90,7 +90,12 @@ HANDLER_ERROR_CODES: tuple[str, ...] = (
 ERROR_INVALID_REQUEST = "invalid_request"  # the gateway's request validation
 ERROR_FORBIDDEN = "forbidden"  # WAF
 GATEWAY_ONLY_ERROR_CODES: tuple[str, ...] = (ERROR_INVALID_REQUEST, ERROR_FORBIDDEN)
-ERROR_CODES: tuple[str, ...] = HANDLER_ERROR_CODES + GATEWAY_ONLY_ERROR_CODES
+# Local mode's HTTP server answers a chunked request body (no Content-Length) 411.
+ERROR_LENGTH_REQUIRED = "length_required"
+LOCAL_ONLY_ERROR_CODES: tuple[str, ...] = (ERROR_LENGTH_REQUIRED,)
+ERROR_CODES: tuple[str, ...] = (
+    HANDLER_ERROR_CODES + GATEWAY_ONLY_ERROR_CODES + LOCAL_ONLY_ERROR_CODES
+)
 
 # --- Table key schema ---------------------------------------------------------
 # Main table: one item per registration, hash key = registration id

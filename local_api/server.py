@@ -109,8 +109,14 @@ def build_event(
 
 
 def _code(status: HTTPStatus) -> str:
-    """`Length Required` -> `length_required`, like the service's error codes."""
-    return status.phrase.lower().replace(" ", "_").replace("-", "_")
+    """The contract's code for a status where it has one; else `Request Header Fields
+    Too Large` -> `request_header_fields_too_large`, in the same style."""
+    known = {
+        HTTPStatus.BAD_REQUEST: contract.ERROR_BAD_REQUEST,
+        HTTPStatus.LENGTH_REQUIRED: contract.ERROR_LENGTH_REQUIRED,
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE: contract.ERROR_TOO_LARGE,
+    }
+    return known.get(status) or status.phrase.lower().replace(" ", "_").replace("-", "_")
 
 
 class _Server(ThreadingHTTPServer):
@@ -150,7 +156,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(
             code,
             {"Content-Type": "application/json", "Connection": "close"},
-            json.dumps({"error": {"code": _code(status), "message": message or ""}}).encode(),
+            json.dumps(
+                {"error": {"code": _code(status), "message": message or ""}},
+                separators=(",", ":"),
+            ).encode(),
         )
 
     def _proxy(self) -> None:
