@@ -26,6 +26,7 @@ from local_api.dynalite import NODE_MODULES, PROJECT_ROOT, Dynalite, DynaliteErr
 from local_api.server import LocalApi
 
 DEFAULT_TABLE = "epoch-register-local"
+MAX_PORT = 65535
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -77,6 +78,10 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not 1 <= args.port <= MAX_PORT:
+        return _fail(
+            f"port {args.port} is not a TCP port: choose one from 1 to {MAX_PORT} with --port"
+        )
     try:
         api = LocalApi({}, host=args.host, port=args.port)
     except OSError as exc:

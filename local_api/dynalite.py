@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import http.client
+import os
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,8 @@ from handlers import contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = PROJECT_ROOT / "node_modules"
+# Makes dynalite exit when its parent process dies (see the file).
+PARENT_WATCH = Path(__file__).resolve().parent / "parent_watch.js"
 LOOPBACK = "127.0.0.1"
 
 
@@ -93,6 +96,10 @@ class Dynalite:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -132,6 +139,8 @@ class Dynalite:
     def _launch(self, node: str, cli: Path, port: int) -> None:
         command = [
             node,
+            "--require",
+            str(PARENT_WATCH),
             str(cli),
             "--host",
             self.host,
@@ -148,8 +157,9 @@ class Dynalite:
         if self.data_dir is not None:
             command += ["--path", str(self.data_dir)]
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        # stdin is a pipe only we hold: when this process dies, dynalite exits too.
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT
+            command, stdin=subprocess.PIPE, stdout=self._output, stderr=subprocess.STDOUT
         )
 
     def _output_text(self) -> str:
@@ -194,7 +204,7 @@ class Dynalite:
             output = self._output_text()
             self.stop()
             hint = (
-                f": is another dynalite (local mode) using {self.data_dir}?"
+                _holder_hint(self.data_dir)
                 if "Database is closed" in output or "Database is not open" in output
                 else ""
             )
@@ -213,6 +223,8 @@ class Dynalite:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if process is not None and process.stdin is not None:
+            process.stdin.close()
         if self._output is not None:
             self._output.close()
             self._output = None
@@ -231,6 +243,42 @@ class Dynalite:
 
 class _PortTakenError(Exception):
     pass
+
+
+def _holder_hint(data_dir: Path | None) -> str:
+    """What to tell a user whose data folder another dynalite holds open."""
+    pids = sorted(holders_of(data_dir / "LOCK")) if data_dir is not None else []
+    if not pids:
+        return f": is another dynalite (local mode) using {data_dir}?"
+    listed = ", ".join(str(pid) for pid in pids)
+    return (
+        f": process {listed} holds it (another local mode, or a dynalite left running); "
+        f"stop it with `kill {' '.join(str(pid) for pid in pids)}` or choose another --data-dir"
+    )
+
+
+def holders_of(path: Path) -> set[int]:
+    """PIDs with `path` open (Linux /proc; elsewhere, or without permission, none found)."""
+    target = str(path.resolve())
+    found: set[int] = set()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    found.add(int(entry.name))
+                    break
+            except OSError:
+                continue
+    return found
 
 
 def _answers_http(host: str, port: int) -> bool:

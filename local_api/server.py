@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import threading
 import time
 import uuid
@@ -130,6 +131,18 @@ class _Server(ThreadingHTTPServer):
         self.handlers_by_function = dict(handlers_by_function)
         self.openapi = OPENAPI_PATH.read_bytes()
         super().__init__(address, _RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request or mid-response (load tools do) is one
+        quiet log line, not a traceback; anything else keeps http.server's report."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+            _log.info(
+                "client disconnected",
+                extra={"fields": {"client": client_address[0], "error": type(error).__name__}},
+            )
+            return
+        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -55,9 +55,8 @@ def test_documented_limits_match_the_contract() -> None:
     assert list_parameters["limit"]["default"] == contract.LIST_LIMIT_DEFAULT
     cursor = list_parameters["cursor"]
     assert cursor["minLength"] == cursor["maxLength"] == contract.CURSOR_LENGTH
-    assert cursor["pattern"] == (
-        f"^{contract.CURSOR_PREFIX}[A-Za-z0-9_-]{{{contract.CURSOR_LENGTH - len(contract.CURSOR_PREFIX)}}}$"
-    )
+    rest = contract.CURSOR_LENGTH - len(contract.CURSOR_PREFIX)
+    assert cursor["pattern"] == f"^{contract.CURSOR_PREFIX}[A-Za-z0-9_-]{{{rest}}}$"
     key = DOCUMENT["components"]["parameters"]["IdempotencyKey"]
     assert key["name"] == contract.IDEMPOTENCY_HEADER
     assert key["schema"]["minLength"] == contract.IDEMPOTENCY_KEY_MIN_LENGTH

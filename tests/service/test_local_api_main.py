@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local_api.dynalite import PROJECT_ROOT, free_port, port_in_use
+from local_api.dynalite import PROJECT_ROOT, Dynalite, free_port, port_in_use
 
 pytestmark = pytest.mark.slow
 
@@ -138,3 +138,69 @@ def test_a_bad_shard_count_is_a_usage_error(tmp_path: Path) -> None:
     assert "--list-shards: must be an integer from 1 to 16, not '0'" in stderr
     assert "Traceback" not in stderr
     assert not (tmp_path / "d").exists(), "dynalite was started anyway"
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "0"])
+def test_a_port_out_of_range_is_a_one_line_error(tmp_path: Path, port: str) -> None:
+    code, stderr = run_to_exit("--port", port, "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path)
+    assert code == 1
+    assert stderr.strip() == (
+        f"error: port {port} is not a TCP port: choose one from 1 to 65535 with --port"
+    )
+    assert not (tmp_path / "d").exists(), "dynalite was started anyway"
+
+
+def children_of(pid: int) -> list[int]:
+    """PIDs whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_dynalite_dies_with_a_hard_killed_local_mode(tmp_path: Path) -> None:
+    data_dir = tmp_path / "local-data"
+    stderr_path = tmp_path / "stderr.txt"
+    process = local_mode(
+        "--port", str(free_port()), "--data-dir", str(data_dir), stderr_path=stderr_path
+    )
+    wait_for_banner(process, stderr_path)
+    (dynalite_pid,) = children_of(process.pid)
+    process.kill()  # SIGKILL: no atexit, no finally
+    process.wait(10)
+    deadline = time.monotonic() + 10
+    while alive(dynalite_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(dynalite_pid), "dynalite outlived its parent"
+    # The data folder is free again: the next local mode starts on it.
+    with running(tmp_path, free_port(), data_dir) as (url, _):
+        assert requests.get(f"{url}/health", timeout=10).status_code == 200
+
+
+def test_a_held_data_folder_names_the_process_and_how_to_stop_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "local-data"
+    with Dynalite(data_dir) as holder:
+        code, stderr = run_to_exit(
+            "--port", str(free_port()), "--data-dir", str(data_dir), tmp_path=tmp_path
+        )
+        holder_pid = holder.pid
+    assert code == 1
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith(f"error: dynalite could not open its data folder {data_dir}")
+    if Path("/proc").is_dir():
+        assert f"process {holder_pid} holds it" in line
+        assert f"`kill {holder_pid}`" in line

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import struct
+import time
 from typing import Any
 
 import pytest
@@ -191,3 +193,28 @@ def test_a_failing_handler_becomes_a_json_502() -> None:
 def test_a_port_in_use_fails_at_construction(service: Service) -> None:
     with pytest.raises(OSError, match="in use"):
         LocalApi({}, port=service.api.port)
+
+
+def test_a_client_hanging_up_is_one_quiet_log_line(
+    service: Service, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Headers promise a body, then the client resets the connection: the server's
+    # read fails with ConnectionResetError, as it does when wrk or ab stop mid-run.
+    host, port = service.url.removeprefix("http://").split(":")
+    client = socket.create_connection((host, int(port)))
+    client.sendall(
+        b"POST /EpochRegisterTime HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{"
+    )
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()  # RST, not FIN
+    out = err = ""
+    deadline = time.monotonic() + 5
+    while "client disconnected" not in out and time.monotonic() < deadline:
+        time.sleep(0.05)
+        captured = capfd.readouterr()
+        out, err = out + captured.out, err + captured.err
+    (line,) = [json.loads(x) for x in out.splitlines() if "client disconnected" in x]
+    assert line["error"] == "ConnectionResetError"
+    assert "Traceback" not in err
+    assert err == ""
