@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The synth-only set-up (`pipenv sync`) leaves out the test tools.
+if ! python -c "import pytest" >/dev/null 2>&1; then
+  echo "error: the test tools are not installed: run \`pipenv sync --dev\` first" >&2
+  exit 1
+fi
+
 if ! command -v node >/dev/null 2>&1; then
   echo "error: Node.js 20+ is required (dynalite and the cdktf CLI run on it)" >&2
   exit 1
