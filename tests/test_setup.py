@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,56 @@ def test_every_node_package_with_install_scripts_has_a_recorded_decision() -> No
     decided = json.loads((PROJECT_ROOT / "package.json").read_text())["allowScripts"]
     assert with_scripts
     assert with_scripts <= set(decided)
+
+
+def run_cdktf_wrapper(tmp_path: Path, path: str) -> subprocess.CompletedProcess[str]:
+    # Only what the wrapper needs is on PATH (no system folder that might hold a
+    # terraform); npx is a stub that records it ran: the check must stop before it.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("dirname",):
+        (tools / name).symlink_to(shutil.which(name) or name)
+    (tools / "npx").write_text(f'#!/bin/sh\necho "npx $*" > "{tmp_path}/npx-ran"\n')
+    (tools / "npx").chmod(0o755)
+    python_dir = str(Path(sys.executable).parent)
+    return subprocess.run(
+        [shutil.which("bash") or "bash", str(PROJECT_ROOT / "scripts" / "cdktf.sh"), "diff"],
+        env={**os.environ, "PATH": os.pathsep.join(p for p in (str(tools), path, python_dir) if p)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def fake_terraform(folder: Path, version: str) -> None:
+    folder.mkdir()
+    script = folder / "terraform"
+    script.write_text(f'#!/bin/sh\necho \'{{"terraform_version": "{version}"}}\'\n')
+    script.chmod(0o755)
+
+
+def test_diff_and_deploy_without_terraform_stop_in_one_line(tmp_path: Path) -> None:
+    result = run_cdktf_wrapper(tmp_path, path="")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: Terraform is not on PATH: install Terraform 1.10")
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "npx-ran").exists()
+
+
+def test_diff_and_deploy_with_an_old_terraform_stop_in_one_line(tmp_path: Path) -> None:
+    fake_terraform(tmp_path / "old", "1.9.8")
+    result = run_cdktf_wrapper(tmp_path, path=str(tmp_path / "old"))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: {tmp_path / 'old' / 'terraform'} is Terraform 1.9.8: install Terraform 1.10 "
+        "or newer (https://developer.hashicorp.com/terraform/install)\n"
+    )
+    assert not (tmp_path / "npx-ran").exists()
+
+
+def test_diff_and_deploy_with_terraform_1_10_go_on_to_cdktf(tmp_path: Path) -> None:
+    fake_terraform(tmp_path / "new", "1.10.0")
+    result = run_cdktf_wrapper(tmp_path, path=str(tmp_path / "new"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "npx-ran").read_text() == "npx cdktf diff\n"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `pipenv run diff|deploy [args]`: `npx cdktf diff|deploy`, after checking that
+# the Terraform it will run is there and new enough.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python scripts/require_terraform.py
+exec npx cdktf "$@"
