@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
         return 2
     # Imported after validation: bad settings fail in well under a second,
     # before the AWS provider bindings load.
-    from epoch_constructs.app import synth_to
+    from epoch_app.app import synth_to
     from epoch_constructs.region_frontend.openapi import ContractMismatchError
 
     try:

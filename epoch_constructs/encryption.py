@@ -10,8 +10,8 @@ from cdktf_cdktf_provider_aws.kms_replica_key import KmsReplicaKey
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from epoch_constructs.encryption_policy import account_admin_statement
-from epoch_constructs.policy import Condition, Statement, policy_document
+from epoch_blocks.encryption_policy import account_admin_statement
+from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_constructs.providers import region_id
 
 USE_ACTIONS = (

@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from epoch_constructs.policy import Condition, Statement, policy_document
+from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_settings import Settings
 from handlers import contract
 

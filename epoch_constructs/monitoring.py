@@ -12,8 +12,8 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from epoch_blocks.tf_json import json_document
 from epoch_constructs.providers import region_id
-from epoch_constructs.tf_json import json_document
 from epoch_settings import Settings
 
 # Every regional alarm looks at 1-minute datapoints and fires when 3 of the last

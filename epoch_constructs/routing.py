@@ -21,8 +21,8 @@ from cdktf_cdktf_provider_aws.route53_traffic_policy_instance import (
 )
 from constructs import Construct
 
+from epoch_blocks.tf_json import json_document
 from epoch_constructs.providers import region_id
-from epoch_constructs.tf_json import json_document
 from epoch_settings import Settings
 from handlers import contract
 

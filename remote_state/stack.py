@@ -34,8 +34,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from epoch_constructs.encryption_policy import account_admin_statement
-from epoch_constructs.policy import Condition, Statement, policy_document
+from epoch_blocks.encryption_policy import account_admin_statement
+from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_settings import Settings
 
 STACK_NAME = "remote-state"

@@ -26,9 +26,9 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from epoch_blocks.tf_json import json_document
 from epoch_constructs.iam import ApiGatewayLoggingRole
 from epoch_constructs.region_frontend.openapi import api_definition, load_openapi
-from epoch_constructs.tf_json import json_document
 from epoch_settings import Settings
 
 STAGE_NAME = "v1"

@@ -66,7 +66,7 @@ def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def synthesized_apps(synth_root: Path) -> dict[str, Synthesized]:
-    from epoch_constructs.app import synth_to
+    from epoch_app.app import synth_to
 
     apps: dict[str, Synthesized] = {}
     for name, path in VARIANTS.items():

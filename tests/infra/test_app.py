@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from epoch_constructs import app as app_module
+from epoch_app import app as app_module
 from epoch_constructs.stack import STACK_NAME as ROOT
 from remote_state.stack import STACK_NAME as STATE
 from tests.infra.conftest import Synthesized

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from epoch_constructs.tf_json import json_document
+from epoch_blocks.tf_json import json_document
 
 
 def test_literal_template_sequences_are_escaped_and_tokens_kept() -> None:

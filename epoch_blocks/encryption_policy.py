@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from epoch_constructs.policy import Statement
+from epoch_blocks.policy import Statement
 
 # The account's key administrators and IAM-delegated use of the key. Listed
 # rather than "kms:*" so that the policy names what it grants. In a key policy

@@ -1,0 +1,1 @@
+"""The cdktf App: both stacks composed, on top of everything else."""
