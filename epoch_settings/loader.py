@@ -130,7 +130,7 @@ def _describe(detail: ErrorDetails) -> str:
     kind = detail["type"]
     message = detail["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        return f"{key}: unknown setting (check the spelling; see the README's settings reference)"
+        return f"{key}: unknown setting (check the spelling; see docs/settings.md)"
     if kind == "missing":
         return f"{key}: required setting is missing"
     if kind == "string_pattern_mismatch":

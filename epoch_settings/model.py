@@ -1,6 +1,6 @@
 """The settings schema (pydantic) and the names derived from it.
 
-Every field is documented in the README's settings reference; unknown keys are
+Every field is documented in docs/settings.md (a test compares them); unknown keys are
 rejected so that a typo never silently falls back to a default.
 """
 
