@@ -252,7 +252,7 @@ def _holder_hint(data_dir: Path | None) -> str:
         return f": is another dynalite (local mode) using {data_dir}?"
     listed = ", ".join(str(pid) for pid in pids)
     return (
-        f": process {listed} holds it (another local mode, or a dynalite left running); "
+        f": another dynalite (process {listed}) holds it; "
         f"stop it with `kill {' '.join(str(pid) for pid in pids)}` or choose another --data-dir"
     )
 

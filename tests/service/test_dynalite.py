@@ -56,8 +56,10 @@ def test_a_data_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_data_folder_in_use_by_another_dynalite_is_a_clear_error(dynalite: Dynalite) -> None:
     assert dynalite.data_dir is not None
-    with pytest.raises(DynaliteError, match="another dynalite"):
+    with pytest.raises(DynaliteError, match="another dynalite") as caught:
         Dynalite(dynalite.data_dir).start()
+    if Path("/proc").is_dir():
+        assert f"(process {dynalite.pid}) holds it" in str(caught.value)
     # The session's server is unharmed.
     assert admin_client(dynalite.endpoint_url).list_tables(Limit=1)["ResponseMetadata"]
 

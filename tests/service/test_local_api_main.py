@@ -202,5 +202,5 @@ def test_a_held_data_folder_names_the_process_and_how_to_stop_it(tmp_path: Path)
     (line,) = stderr.strip().splitlines()
     assert line.startswith(f"error: dynalite could not open its data folder {data_dir}")
     if Path("/proc").is_dir():
-        assert f"process {holder_pid} holds it" in line
+        assert f"another dynalite (process {holder_pid}) holds it" in line
         assert f"`kill {holder_pid}`" in line
