@@ -125,7 +125,7 @@ class GlobalTable(Construct):
         # "Only one TargetTrackingScaling policy for a given metric
         # specification is allowed" (terraform-provider-aws #41179). DynamoDB
         # keeps write autoscaling in sync across replicas; a replica's read
-        # bounds stay as copied at creation (README, "Data model").
+        # bounds stay as copied at creation (docs/data-model.md).
 
     def _autoscale(
         self,

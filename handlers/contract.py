@@ -102,7 +102,7 @@ ERROR_CODES: tuple[str, ...] = (
 # (put by id, get by id). The list index keeps registrations in ordered
 # partitions: with one shard (the default) a page of "newest first" is exactly
 # one Query; with N shards writes spread over N partitions and a page costs N
-# Queries. See README "Data model" for the write-rate limit either way.
+# Queries. See docs/data-model.md for the write-rate limit either way.
 HASH_KEY = "pk"
 LIST_INDEX_NAME = "by_time"
 LIST_INDEX_HASH_KEY = "list_pk"

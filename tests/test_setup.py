@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from tests.conftest import PROJECT_ROOT
@@ -100,3 +101,13 @@ def test_diff_and_deploy_with_terraform_1_10_go_on_to_cdktf(tmp_path: Path) -> N
     result = run_cdktf_wrapper(tmp_path, path=str(tmp_path / "new"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "npx-ran").read_text() == "npx cdktf diff\n"
+
+
+def test_the_readme_states_the_python_version_the_pipfile_pins() -> None:
+    # pipenv warns on every run when the interpreter differs from [requires].
+    pinned = tomllib.loads((PROJECT_ROOT / "Pipfile").read_text())["requires"]["python_version"]
+    assert (
+        f"Prerequisites: Python {pinned} (the Pipfile pins it)"
+        in (PROJECT_ROOT / "README.md").read_text()
+    )
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == pinned

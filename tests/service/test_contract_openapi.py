@@ -99,7 +99,7 @@ def contract_service(dynalite: Dynalite) -> Iterator[Service]:
 
 @pytest.fixture
 def api_schema(contract_service: Service) -> Any:
-    # The file the README tells an outside user to run the schemathesis CLI with.
+    # The file docs/local-mode.md tells an outside user to run the schemathesis CLI with.
     config = schemathesis.Config.from_path(SCHEMATHESIS_CONFIG)
     return schemathesis.openapi.from_url(f"{contract_service.url}/openapi.json", config=config)
 
@@ -114,7 +114,7 @@ def test_the_api_conforms_to_its_document(case: Any) -> None:
 
 
 def _schemathesis_cli(url: str, cwd: Any) -> subprocess.CompletedProcess[str]:
-    # A plain CLI run as the README shows it, with a bounded number of examples.
+    # A plain CLI run as docs/local-mode.md shows it, with a bounded number of examples.
     return subprocess.run(
         [str(Path(sys.executable).with_name("schemathesis")), "run", url, "-n", "5", "--seed", "1"],
         cwd=cwd,

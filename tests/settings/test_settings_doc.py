@@ -15,6 +15,8 @@ from handlers import contract
 from tests.conftest import PROJECT_ROOT
 
 DOC = PROJECT_ROOT / "docs" / "settings.md"
+# Ranges in the table are written with an en dash.
+DASH = "\u2013"
 # Lower bounds a cross-field check enforces above the field's own.
 CHECKED_MINIMUMS = {"lambda.timeout_seconds": contract.LAMBDA_TIMEOUT_MIN_SECONDS}
 
@@ -87,11 +89,11 @@ def expected_fragments(key: str, field: FieldInfo) -> list[str]:
     fragments = []
     if "Ge" in found and "Le" in found:
         low = max(found["Ge"], CHECKED_MINIMUMS.get(key, found["Ge"]))
-        fragments.append(f"{low}–{found['Le']}")
+        fragments.append(f"{low}{DASH}{found['Le']}")
     if "Gt" in found and "Le" in found:
         fragments.append(f"more than {found['Gt']}, at most {found['Le']}")
     if "MinLen" in found and "MaxLen" in found:
-        fragments.append(f"{found['MinLen']}–{found['MaxLen']} entries")
+        fragments.append(f"{found['MinLen']}{DASH}{found['MaxLen']} entries")
     if typing.get_origin(annotation) is typing.Literal:
         fragments += [f"`{option}`" for option in typing.get_args(annotation)]
     if annotation is bool:
@@ -120,9 +122,9 @@ def test_default_and_bounds_match_the_schema(key: str) -> None:
 def test_the_check_covers_numeric_bounds() -> None:
     # A guard on the guard: the fields the issue named are checked for bounds.
     for key, fragment in (
-        ("regions", "2–10 entries"),
-        ("routing.health_check_failure_threshold", "1–10"),
-        ("lambda.memory_mb", "128–10240"),
-        ("routing.weights", "0–255"),
+        ("regions", f"2{DASH}10 entries"),
+        ("routing.health_check_failure_threshold", f"1{DASH}10"),
+        ("lambda.memory_mb", f"128{DASH}10240"),
+        ("routing.weights", f"0{DASH}255"),
     ):
         assert fragment in expected_fragments(key, FIELDS[key])
