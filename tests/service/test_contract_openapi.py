@@ -4,6 +4,7 @@ to it (schemathesis, positive and negative data, against the local server)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.definitions import OPENAPI_30_VALIDATOR
 
 from handlers import api, contract
+from handlers.routes import encode_cursor
 from local_api.dynalite import Dynalite
 from local_api.server import OPENAPI_PATH
 from tests.conftest import PROJECT_ROOT
@@ -67,6 +69,21 @@ def test_documented_limits_match_the_contract() -> None:
     assert str(contract.MAX_BODY_BYTES) in str(
         DOCUMENT["paths"]["/EpochRegisterTime"]["post"]["responses"]["413"]
     )
+
+
+@pytest.mark.parametrize("epoch_ms", [0, 1_795_845_009_338, 10**15 - 1])
+@pytest.mark.parametrize("item_id", ["0" * 32, "f" * 32, "171f64c440d25459a318848240b120c1"])
+def test_issued_cursors_fit_the_documented_pattern(epoch_ms: int, item_id: str) -> None:
+    parameters = DOCUMENT["paths"]["/getEpoch"]["get"]["parameters"]
+    schema = next(p["schema"] for p in parameters if p["name"] == "cursor")
+    cursor = encode_cursor(
+        {
+            contract.HASH_KEY: item_id,
+            contract.LIST_INDEX_RANGE_KEY: contract.list_sort_key(epoch_ms, item_id),
+        }
+    )
+    assert re.fullmatch(schema["pattern"], cursor)
+    assert len(cursor) == schema["minLength"] == schema["maxLength"]
 
 
 def test_documented_error_codes_are_the_contract_codes() -> None:
