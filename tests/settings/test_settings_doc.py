@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import typing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,3 +131,19 @@ def test_the_check_covers_numeric_bounds() -> None:
         ("routing.weights", f"0{DASH}255"),
     ):
         assert fragment in expected_fragments(key, FIELDS[key])
+
+
+def test_the_example_output_is_what_synth_prints(tmp_path: Path) -> None:
+    block = DOC.read_text().split("```console\n", 1)[1].split("```", 1)[0]
+    file_part, _, output = block.partition("$ pipenv run synth --settings bad.toml\n")
+    (tmp_path / "bad.toml").write_text(file_part.removeprefix("$ cat bad.toml\n"))
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "main.py"), "--settings", "bad.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == output
