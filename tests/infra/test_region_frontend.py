@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
 from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from cdktf_cdktf_provider_aws.wafv2_web_acl import Wafv2WebAcl
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from cdktf_cdktf_provider_aws.xray_sampling_rule import XraySamplingRule
 
 from handlers import contract
 from tests.infra.conftest import Synthesized
@@ -252,3 +253,54 @@ def test_resources_wait_for_what_they_need_at_create_time(default_app: Synthesiz
         (policy,) = [d for d in function["depends_on"] if d.startswith("aws_iam_role_policy.")]
         (role,) = references(function["role"], "aws_iam_role", "arn")
         assert references(policies[policy.split(".")[1]]["role"], "aws_iam_role", "id") == {role}
+
+
+def test_api_import_fails_on_warnings_and_gets_the_derived_body(
+    default_app: Synthesized,
+) -> None:
+    # A warning would mean part of the contract is silently dropped by API Gateway.
+    for api in resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE).values():
+        assert api["fail_on_warnings"] is True
+        definition = json.loads(api["body"])
+        assert set(definition["components"]) == {"schemas"}
+        text = api["body"]
+        for keyword in ('"nullable"', '"default"', "#/components/responses/", "REQUEST_TOO_LARGE"):
+            assert keyword not in text, keyword
+
+
+def test_cost_settings_reach_metrics_tracing_and_logs(
+    synthesized_apps: dict[str, Synthesized],
+) -> None:
+    seen = set()
+    for app in synthesized_apps.values():
+        settings = app.settings
+        regions = set(settings.regions)
+        method_settings = resources(app, ApiGatewayMethodSettings.TF_RESOURCE_TYPE).values()
+        assert {region_of(m) for m in method_settings} == regions
+        for method in method_settings:
+            enabled = method["settings"]["metrics_enabled"]
+            assert enabled is settings.api.detailed_metrics_enabled, app.name
+        rules = resources(app, XraySamplingRule.TF_RESOURCE_TYPE).values()
+        assert {region_of(r) for r in rules} == regions
+        for rule in rules:
+            assert rule["fixed_rate"] == settings.api.health_trace_rate
+            assert rule["reservoir_size"] == 0
+            assert rule["url_path"] == f"*{contract.ROUTE_HEALTH.path}"
+            assert rule["http_method"] == "GET"
+            assert rule["service_name"] == f"{settings.names.api}/v1"
+            assert rule["priority"] < 10000  # ahead of X-Ray's default rule
+            assert len(rule["rule_name"]) <= 32
+        for name, function in resources(app, LambdaFunction.TF_RESOURCE_TYPE).items():
+            level = function["logging_config"].get("system_log_level")
+            if function["handler"] == contract.FUNCTION_HANDLERS[contract.ROUTE_HEALTH.function]:
+                assert level == settings.functions.health_system_log_level, name
+            else:
+                assert level is None, name
+        seen.add(
+            (
+                settings.api.detailed_metrics_enabled,
+                settings.api.health_trace_rate,
+                settings.functions.health_system_log_level,
+            )
+        )
+    assert {(False, 0.0, "WARN"), (True, 0.05, "INFO")} <= seen
