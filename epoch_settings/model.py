@@ -197,9 +197,9 @@ class ApiSettings(_Section):
     throttle_burst_limit: Annotated[int, Field(ge=1, le=100000)] = 200
     # Requests per client IP per 5 minutes before WAF blocks it.
     waf_rate_limit: Annotated[int, Field(ge=100, le=2000000000)] = 2000
-    # Per-method CloudWatch metrics (custom-metric priced); the alarms and dashboards
-    # use the stage-level metrics, which API Gateway publishes for free either way.
-    detailed_metrics_enabled: bool = False
+    # Per-method CloudWatch metrics, priced as custom metrics for each method that
+    # gets requests (the alarms and dashboards use the free stage-level ones).
+    detailed_metrics_enabled: bool = True
     # Share of GET /health requests X-Ray traces (0-1); other requests keep X-Ray's
     # default sampling (1 per second plus 5%).
     health_trace_rate: Annotated[float, Field(ge=0, le=1)] = 0.0

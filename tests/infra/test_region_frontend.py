@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
@@ -268,18 +269,11 @@ def test_api_import_fails_on_warnings_and_gets_the_derived_body(
             assert keyword not in text, keyword
 
 
-def test_cost_settings_reach_metrics_tracing_and_logs(
-    synthesized_apps: dict[str, Synthesized],
-) -> None:
+def test_cost_settings_reach_tracing_and_logs(synthesized_apps: dict[str, Synthesized]) -> None:
     seen = set()
     for app in synthesized_apps.values():
         settings = app.settings
         regions = set(settings.regions)
-        method_settings = resources(app, ApiGatewayMethodSettings.TF_RESOURCE_TYPE).values()
-        assert {region_of(m) for m in method_settings} == regions
-        for method in method_settings:
-            enabled = method["settings"]["metrics_enabled"]
-            assert enabled is settings.api.detailed_metrics_enabled, app.name
         rules = resources(app, XraySamplingRule.TF_RESOURCE_TYPE).values()
         assert {region_of(r) for r in rules} == regions
         for rule in rules:
@@ -296,11 +290,28 @@ def test_cost_settings_reach_metrics_tracing_and_logs(
                 assert level == settings.functions.health_system_log_level, name
             else:
                 assert level is None, name
-        seen.add(
-            (
-                settings.api.detailed_metrics_enabled,
-                settings.api.health_trace_rate,
-                settings.functions.health_system_log_level,
-            )
-        )
-    assert {(False, 0.0, "WARN"), (True, 0.05, "INFO")} <= seen
+        seen.add((settings.api.health_trace_rate, settings.functions.health_system_log_level))
+    assert {(0.0, "WARN"), (0.05, "INFO")} <= seen
+
+
+def method_metrics(app: Synthesized) -> list[bool]:
+    method_settings = resources(app, ApiGatewayMethodSettings.TF_RESOURCE_TYPE).values()
+    assert {region_of(m) for m in method_settings} == set(app.settings.regions)
+    return [m["settings"]["metrics_enabled"] for m in method_settings]
+
+
+def test_detailed_metrics_follow_the_setting(
+    default_app: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from epoch_constructs.app import synth_to
+
+    assert default_app.settings.api.detailed_metrics_enabled is True
+    assert method_metrics(default_app) == [True, True]
+    settings = default_app.settings
+    off = settings.model_copy(
+        update={"api": settings.api.model_copy(update={"detailed_metrics_enabled": False})}
+    )
+    outdir = tmp_path_factory.mktemp("metrics_off") / "cdktf.out"
+    synth_to(off, outdir)
+    app = Synthesized(name="metrics_off", settings=off, outdir=outdir)
+    assert method_metrics(app) == [False, False]

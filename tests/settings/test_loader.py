@@ -44,7 +44,7 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
     assert settings.routing.health_check_interval == 30
     assert settings.routing.health_check_regions == ("us-east-1", "us-west-2", "eu-west-1")
     assert settings.routing.health_check_measure_latency is False
-    assert settings.api.detailed_metrics_enabled is False
+    assert settings.api.detailed_metrics_enabled is True
     assert settings.api.health_trace_rate == 0.0
     assert settings.functions.health_system_log_level == "WARN"
 
