@@ -39,8 +39,8 @@ class RegionEndpoint:
     target_domain_name: str  # the regional custom domain's target (d-….execute-api…)
     target_zone_id: str
     # What must exist before the region is probed or api.<domain> points at it: everything
-    # GET /health needs to answer 200 (table replica, alias, warm pool, invoke permission,
-    # stage behind the custom domain's base path mapping).
+    # GET /health needs to answer 200 (table or replica, aliases, warm pools, invoke
+    # permissions, the stage behind the base path mapping) and the firewall in front.
     serving: Sequence[ITerraformDependable]
 
 
@@ -117,8 +117,8 @@ class Routing(Construct):
             )
             self.health_check_ids[region] = check.id
 
-        # api.<domain> goes live only once every region serves: its replica, functions
-        # and custom domain. The health checks probe execute-api hosts, not the
+        # api.<domain> goes live only once every region serves: its replica, functions,
+        # custom domain and firewall. The health checks probe execute-api hosts, not the
         # domain, so they would not notice a missing base path mapping.
         serving = [d for region in settings.regions for d in endpoints[region].serving]
         mode = settings.routing.mode

@@ -72,7 +72,7 @@ class RegionFrontend(Construct):
             stage_name=self.api.stage.stage_name,
             validation_fqdn=p.validation_fqdn,
         )
-        RegionFirewall(
+        self.firewall = RegionFirewall(
             self,
             "firewall",
             provider=p.provider,
@@ -96,7 +96,8 @@ class RegionFrontend(Construct):
 
     @property
     def serving(self) -> list[ITerraformDependable]:
-        """What must exist before GET /health can answer 200 through the custom domain.
+        """What must exist before the region takes traffic: GET /health answers 200
+        through the custom domain, behind the firewall.
 
         The region's table or replica is not here: the stack owns it and adds it.
         """
@@ -105,4 +106,5 @@ class RegionFrontend(Construct):
             *self.functions.warm_pools,
             *self.api.permissions,
             self.domain.mapping,
+            self.firewall.association,
         ]
