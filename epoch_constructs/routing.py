@@ -114,6 +114,10 @@ class Routing(Construct):
                 # Probed only once the region can answer 200: a check created
                 # earlier fails and fires its alarm during the first deploy.
                 depends_on=list(endpoint.serving),
+                # Interval and latency measurement cannot change in place; Route 53
+                # refuses to delete a check a record still uses, so the new one
+                # comes first and the records move to it before the old one goes.
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             self.health_check_ids[region] = check.id
 

@@ -51,6 +51,8 @@ def test_health_checks_follow_the_cost_settings(synthesized_apps: dict[str, Synt
             assert check["regions"] == list(routing.health_check_regions), app.name
             assert check["measure_latency"] is routing.health_check_measure_latency, app.name
             seen.add((check["request_interval"], len(check["regions"]), check["measure_latency"]))
+            # Changing either replaces the check while records still use the old one.
+            assert check["lifecycle"] == {"create_before_destroy": True}, app.name
     # The defaults (30 s, 3 checker regions, no latency graphs) and the other end.
     assert {(30, 3, False), (10, 8, True)} <= seen
 
