@@ -40,7 +40,7 @@ class RegionEndpoint:
     target_zone_id: str
     # What must exist before the region is probed or api.<domain> points at it: everything
     # GET /health needs to answer 200 (table or replica, aliases, warm pools, invoke
-    # permissions, the stage behind the base path mapping) and the firewall in front.
+    # permissions, the stage behind the base path mapping).
     serving: Sequence[ITerraformDependable]
 
 
@@ -117,12 +117,15 @@ class Routing(Construct):
                 # Interval and latency measurement cannot change in place; Route 53
                 # refuses to delete a check a record still uses, so the new one
                 # comes first and the records move to it before the old one goes.
+                # Terraform makes everything in depends_on create-before-destroy
+                # too; each of those survives it (the invoke permissions take a
+                # generated statement id for that reason).
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             self.health_check_ids[region] = check.id
 
-        # api.<domain> goes live only once every region serves: its replica, functions,
-        # custom domain and firewall. The health checks probe execute-api hosts, not the
+        # api.<domain> goes live only once every region serves: its replica, functions
+        # and custom domain. The health checks probe execute-api hosts, not the
         # domain, so they would not notice a missing base path mapping.
         serving = [d for region in settings.regions for d in endpoints[region].serving]
         mode = settings.routing.mode

@@ -72,7 +72,7 @@ class RegionFrontend(Construct):
             stage_name=self.api.stage.stage_name,
             validation_fqdn=p.validation_fqdn,
         )
-        self.firewall = RegionFirewall(
+        RegionFirewall(
             self,
             "firewall",
             provider=p.provider,
@@ -96,15 +96,17 @@ class RegionFrontend(Construct):
 
     @property
     def serving(self) -> list[ITerraformDependable]:
-        """What must exist before the region takes traffic: GET /health answers 200
-        through the custom domain, behind the firewall.
+        """What must exist before GET /health can answer 200 through the custom domain.
 
         The region's table or replica is not here: the stack owns it and adds it.
+        Not the WAF association either: the execute-api endpoint is public from the
+        stage's creation anyway, and a dependency of the health checks becomes
+        create-before-destroy, which a WAF association does not survive (the new
+        association replaces the old, then deleting the old one detaches the ACL).
         """
         return [
             *self.functions.aliases.values(),
             *self.functions.warm_pools,
             *self.api.permissions,
             self.domain.mapping,
-            self.firewall.association,
         ]

@@ -190,7 +190,9 @@ class RegionApi(Construct):
                 self,
                 f"{function}_invoke",
                 provider=provider,
-                statement_id="AllowApiGatewayInvoke",
+                # A generated id: the health checks' depends_on makes this
+                # create-before-destroy, and a fixed id would collide with the old one.
+                statement_id_prefix="AllowApiGatewayInvoke-",
                 action="lambda:InvokeFunction",
                 principal="apigateway.amazonaws.com",
                 function_name=alias.function_name,

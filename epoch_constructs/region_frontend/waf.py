@@ -108,7 +108,7 @@ class RegionFirewall(Construct):
                 sampled_requests_enabled=True,
             ),
         )
-        self.association = Wafv2WebAclAssociation(
+        Wafv2WebAclAssociation(
             self, "stage", provider=provider, resource_arn=stage_arn, web_acl_arn=acl.arn
         )
         # WAF only logs to log groups whose name starts with "aws-waf-logs-".

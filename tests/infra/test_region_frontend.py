@@ -315,3 +315,13 @@ def test_detailed_metrics_follow_the_setting(
     synth_to(off, outdir)
     app = Synthesized(name="metrics_off", settings=off, outdir=outdir)
     assert method_metrics(app) == [False, False]
+
+
+def test_invoke_permissions_survive_create_before_destroy(default_app: Synthesized) -> None:
+    # The health checks are create-before-destroy and depend on these permissions,
+    # which Terraform then replaces new-first: a fixed statement id would collide.
+    permissions = resources(default_app, LambdaPermission.TF_RESOURCE_TYPE).values()
+    assert permissions
+    for permission in permissions:
+        assert "statement_id" not in permission
+        assert permission["statement_id_prefix"]

@@ -20,7 +20,6 @@ from cdktf_cdktf_provider_aws.route53_traffic_policy import Route53TrafficPolicy
 from cdktf_cdktf_provider_aws.route53_traffic_policy_instance import (
     Route53TrafficPolicyInstance,
 )
-from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import ROOT, only, region_of, resources
@@ -128,7 +127,7 @@ def test_latency_records_route_by_region(synthesized_apps: dict[str, Synthesized
 
 
 def serving_resources(app: Synthesized, region: str) -> set[str]:
-    """What GET /health in `region` needs to answer 200 through the custom domain, and WAF."""
+    """What GET /health in `region` needs to answer 200 through the custom domain."""
     found = set()
     for kind in (
         DynamodbTable,
@@ -137,7 +136,6 @@ def serving_resources(app: Synthesized, region: str) -> set[str]:
         LambdaProvisionedConcurrencyConfig,
         LambdaPermission,
         ApiGatewayBasePathMapping,
-        Wafv2WebAclAssociation,
     ):
         found |= {
             f"{kind.TF_RESOURCE_TYPE}.{name}"
@@ -160,8 +158,8 @@ def test_the_api_name_waits_until_every_region_can_answer(
                 DynamodbTable if region == app.settings.primary_region else DynamodbTableReplicaA
             )
             assert table_kind.TF_RESOURCE_TYPE in kinds, (app.name, region)
-            # table or replica, alias, permission, base path mapping, WAF (+ warm pool)
-            expected_kinds = 6 if app.settings.functions.provisioned_concurrency else 5
+            # table or replica, alias, permission, base path mapping (+ warm pool)
+            expected_kinds = 5 if app.settings.functions.provisioned_concurrency else 4
             assert len(kinds) == expected_kinds, (app.name, region, kinds)
         everything = set().union(*per_region.values())
         live = [
