@@ -125,7 +125,8 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
     an ANY method on the same function, so an unsupported method reaches the
     handler and gets a JSON 405 instead of API Gateway's 403.
     """
-    definition = copy.deepcopy(dict(document))
+    # Inlined first, so that path parameters behind a $ref reach the ANY methods too.
+    definition = import_compatible(document)
     paths: dict[str, dict[str, Any]] = definition.setdefault("paths", {})
     routes = {(r.path, r.method.lower()): r for r in contract.ROUTES}
     documented = {

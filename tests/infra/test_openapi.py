@@ -203,3 +203,17 @@ def test_what_cannot_be_derived_is_one_clear_error(change: Any, message: str) ->
         api_definition(document, ARNS)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_path_parameter_behind_a_ref_reaches_the_any_method() -> None:
+    document = copy.deepcopy(load_openapi())
+    item = document["paths"]["/getEpoch/{id}"]
+    (parameter,) = [p for p in item["get"]["parameters"] if p.get("in") == "path"]
+    document["components"]["parameters"]["RegistrationIdPath"] = parameter
+    item["get"]["parameters"] = [
+        {"$ref": "#/components/parameters/RegistrationIdPath"} if p is parameter else p
+        for p in item["get"]["parameters"]
+    ]
+    body = api_definition(document, ARNS)
+    any_method = body["paths"]["/getEpoch/{id}"]["x-amazon-apigateway-any-method"]
+    assert [p["name"] for p in any_method["parameters"]] == [parameter["name"]]
