@@ -31,6 +31,24 @@ _READ = ("read", "ReadCapacityUnits", "DynamoDBReadCapacityUtilization")
 _WRITE = ("write", "WriteCapacityUnits", "DynamoDBWriteCapacityUtilization")
 
 
+def _ignored_changes(provisioned: bool) -> list[str]:
+    """What the table resource leaves alone after creation.
+
+    `replica`: replicas are their own resources. `global_secondary_index` under
+    both billing modes. PROVISIONED: autoscaling changes the index's capacity.
+    PAY_PER_REQUEST: provider 6.13-6.2x (the pinned 6.25 included) shows the
+    index removed and re-added on every plan once DynamoDB reports its warm
+    throughput (terraform-provider-aws #44692, #46281; fixed by PR #46094 after
+    6.25). The index is a set whose element hash includes the computed
+    `warm_throughput`, and `ignore_changes` cannot address an attribute inside a
+    set element, so the block is ignored whole. Declaring `warm_throughput` to
+    match would not hold: DynamoDB raises it with use and refuses to lower it.
+    """
+    if provisioned:
+        return ["read_capacity", "write_capacity", "global_secondary_index", "replica"]
+    return ["global_secondary_index", "replica"]
+
+
 class GlobalTable(Construct):
     """Owns the DynamoDB global table: primary table, one replica per other region, autoscaling.
 
@@ -87,13 +105,7 @@ class GlobalTable(Construct):
                 enabled=True, kms_key_arn=key_arns[primary_region]
             ),
             deletion_protection_enabled=table_settings.deletion_protection_enabled,
-            lifecycle=TerraformResourceLifecycle(
-                ignore_changes=(
-                    ["read_capacity", "write_capacity", "global_secondary_index", "replica"]
-                    if provisioned
-                    else ["replica"]
-                )
-            ),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=_ignored_changes(provisioned)),
             **capacity,
         )
         self.arn = self.table.arn
@@ -106,6 +118,12 @@ class GlobalTable(Construct):
             )
 
         self.replicas: dict[str, DynamodbTableReplicaA] = {}
+        # One replica at a time: adding one puts the table in UPDATING, and the
+        # provider retries ResourceInUseException only for the replica's create
+        # call, not for the follow-up UpdateTable that sets its deletion
+        # protection (nor the PITR update), so a second replica created in
+        # parallel can fail there (internal/service/dynamodb/table_replica.go).
+        previous: list[ITerraformDependable] = primary_policies
         for region in replica_regions:
             replica = DynamodbTableReplicaA(
                 self,
@@ -116,9 +134,10 @@ class GlobalTable(Construct):
                 # Not inherited from the primary: every replica sets its own.
                 point_in_time_recovery=True,
                 deletion_protection_enabled=table_settings.deletion_protection_enabled,
-                depends_on=primary_policies,
+                depends_on=previous,
             )
             self.replicas[region] = replica
+            previous = [replica]
         # No autoscaling resources for the replicas: DynamoDB creates each
         # replica's scalable targets and target-tracking policies itself, copied
         # from the primary, and a second policy for the same metric fails with
@@ -126,6 +145,11 @@ class GlobalTable(Construct):
         # specification is allowed" (terraform-provider-aws #41179). DynamoDB
         # keeps write autoscaling in sync across replicas; a replica's read
         # bounds stay as copied at creation (docs/data-model.md).
+
+    def data_in(self, region: str) -> ITerraformDependable:
+        """The resource holding the table's data in `region`: the primary table or a replica."""
+        holder: ITerraformDependable = self.replicas.get(region, self.table)
+        return holder
 
     def _autoscale(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,6 @@ from epoch_constructs.providers import region_id
 from epoch_settings import Settings
 from handlers import contract
 
-# Route 53 health checkers time out a request after 2 s (HTTPS); /health answers well under that.
-HEALTH_CHECK_INTERVAL = 10
 DNS_TTL = 60
 
 
@@ -40,8 +38,10 @@ class RegionEndpoint:
     stage_name: str
     target_domain_name: str  # the regional custom domain's target (d-….execute-api…)
     target_zone_id: str
-    # What must exist before api.<domain> points here: the base path mapping.
-    serving: ITerraformDependable
+    # What must exist before the region is probed or api.<domain> points at it: everything
+    # GET /health needs to answer 200 (table or replica, aliases, warm pools, invoke
+    # permissions, the stage behind the base path mapping).
+    serving: Sequence[ITerraformDependable]
 
 
 def traffic_policy_document(
@@ -91,9 +91,12 @@ class Routing(Construct):
     ) -> None:
         super().__init__(scope, id_)
         names = settings.names
+        routing = settings.routing
         self.health_check_ids: dict[str, str] = {}
         for region in settings.regions:
             endpoint = endpoints[region]
+            # Route 53 health checkers time out an HTTPS request after 2 s; /health
+            # answers well under that.
             check = Route53HealthCheck(
                 self,
                 f"{region_id(region)}_health",
@@ -102,18 +105,29 @@ class Routing(Construct):
                 fqdn=endpoint.execute_api_host,
                 port=443,
                 resource_path=f"/{endpoint.stage_name}{contract.ROUTE_HEALTH.path}",
-                request_interval=HEALTH_CHECK_INTERVAL,
-                failure_threshold=settings.routing.health_check_failure_threshold,
-                measure_latency=True,
+                request_interval=routing.health_check_interval,
+                failure_threshold=routing.health_check_failure_threshold,
+                regions=list(routing.health_check_regions),
+                measure_latency=routing.health_check_measure_latency,
                 enable_sni=True,
                 tags={"Name": names.health_check(region)},
+                # Probed only once the region can answer 200: a check created
+                # earlier fails and fires its alarm during the first deploy.
+                depends_on=list(endpoint.serving),
+                # Interval and latency measurement cannot change in place; Route 53
+                # refuses to delete a check a record still uses, so the new one
+                # comes first and the records move to it before the old one goes.
+                # Terraform makes everything in depends_on create-before-destroy
+                # too; each of those survives it (the invoke permissions take a
+                # generated statement id for that reason).
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             self.health_check_ids[region] = check.id
 
-        # api.<domain> goes live only once every region's custom domain serves
-        # the stage: the health checks probe execute-api hosts, not the domain,
-        # so they would not notice a missing base path mapping.
-        serving = [endpoints[region].serving for region in settings.regions]
+        # api.<domain> goes live only once every region serves: its replica, functions
+        # and custom domain. The health checks probe execute-api hosts, not the
+        # domain, so they would not notice a missing base path mapping.
+        serving = [d for region in settings.regions for d in endpoints[region].serving]
         mode = settings.routing.mode
         if mode == "traffic-policy":
             # A local holds the document so its hash is `sha1(local.…)`: hashing the

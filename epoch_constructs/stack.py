@@ -109,7 +109,7 @@ class EpochRegisterStack(TerraformStack):
                     stage_name=f.api.stage_name,
                     target_domain_name=f.domain.target_domain_name,
                     target_zone_id=f.domain.target_zone_id,
-                    serving=f.domain.mapping,
+                    serving=[table.data_in(region), *f.serving],
                 )
                 for region, f in frontends.items()
             },

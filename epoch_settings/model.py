@@ -60,6 +60,19 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
+# Where Route 53 can run health checkers (HealthCheckConfig.Regions); at least 3 must be chosen.
+HEALTH_CHECKER_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+HEALTH_CHECKER_REGIONS_MIN = 3
+
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
 AppName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")]
 # S3 bucket names: 3-63 lowercase letters, digits, hyphens (no dots: TLS wildcard certs).
@@ -75,6 +88,21 @@ def _array_to_tuple(value: object) -> object:
 
 
 RegionTuple = Annotated[tuple[Region, ...], BeforeValidator(_array_to_tuple)]
+CheckerRegion = Literal[
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+]
+CheckerRegionTuple = Annotated[
+    tuple[CheckerRegion, ...],
+    BeforeValidator(_array_to_tuple),
+    Field(min_length=HEALTH_CHECKER_REGIONS_MIN, max_length=len(HEALTH_CHECKER_REGIONS)),
+]
 
 
 # A problem found by a cross-field check: (dotted key relative to the model, what is wrong).
@@ -142,6 +170,25 @@ class RoutingSettings(_Section):
     health_check_failure_threshold: Annotated[int, Field(ge=1, le=10)] = 3
     # Regions whose GET /health is forced to 503 (failover drill).
     drill_regions: RegionTuple = ()
+    # Seconds between one checker's probes: 30 (standard) or 10 (fast, +$1/check/month
+    # and 3x the probe traffic). A region is out after threshold x interval (+ DNS TTL).
+    health_check_interval: Literal[10, 30] = 30
+    # Where Route 53 probes from; each checker region adds probes to every region's API.
+    health_check_regions: CheckerRegionTuple = ("us-east-1", "us-west-2", "eu-west-1")
+    # Route 53's latency graphs per checker region (+$1/check/month).
+    health_check_measure_latency: bool = False
+
+    @cross_check("health_check_regions")
+    def _distinct_checkers(self) -> Iterator[Problem]:
+        duplicates = sorted(
+            {r for r in self.health_check_regions if self.health_check_regions.count(r) > 1}
+        )
+        if duplicates:
+            yield (
+                "health_check_regions",
+                f"duplicate region {', '.join(duplicates)}; "
+                f"list at least {HEALTH_CHECKER_REGIONS_MIN} different checker regions",
+            )
 
 
 class TableSettings(_Section):
@@ -182,6 +229,9 @@ class LambdaSettings(_Section):
     timeout_seconds: Annotated[int, Field(ge=3, le=28)] = 10
     # Provisioned concurrency per function alias per region; 0 turns it off.
     provisioned_concurrency: Annotated[int, Field(ge=0, le=1000)] = 2
+    # Lambda's own START/END/REPORT lines for the health function (every probe):
+    # WARN drops them (duration stays in the Lambda metrics); the handler's lines stay.
+    health_system_log_level: Literal["DEBUG", "INFO", "WARN"] = "WARN"
 
     @cross_check("timeout_seconds")
     def _outlasts_sdk_retries(self) -> Iterator[Problem]:
@@ -201,6 +251,12 @@ class ApiSettings(_Section):
     throttle_burst_limit: Annotated[int, Field(ge=1, le=100000)] = 200
     # Requests per client IP per 5 minutes before WAF blocks it.
     waf_rate_limit: Annotated[int, Field(ge=100, le=2000000000)] = 2000
+    # Per-method CloudWatch metrics, priced as custom metrics for each method that
+    # gets requests (the alarms and dashboards use the free stage-level ones).
+    detailed_metrics_enabled: bool = True
+    # Share of GET /health requests X-Ray traces (0-1); other requests keep X-Ray's
+    # default sampling (1 per second plus 5%).
+    health_trace_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
 
 
 class RemoteStateSettings(_Section):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
@@ -92,3 +93,20 @@ class RegionFrontend(Construct):
             stage_name=self.api.stage_name,
             table_name=p.table_name,
         )
+
+    @property
+    def serving(self) -> list[ITerraformDependable]:
+        """What must exist before GET /health can answer 200 through the custom domain.
+
+        The region's table or replica is not here: the stack owns it and adds it.
+        Not the WAF association either: the execute-api endpoint is public from the
+        stage's creation anyway, and a dependency of the health checks becomes
+        create-before-destroy, which a WAF association does not survive (the new
+        association replaces the old, then deleting the old one detaches the ACL).
+        """
+        return [
+            *self.functions.aliases.values(),
+            *self.functions.warm_pools,
+            *self.api.permissions,
+            self.domain.mapping,
+        ]

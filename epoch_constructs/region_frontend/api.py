@@ -24,14 +24,18 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.xray_sampling_rule import XraySamplingRule
 from constructs import Construct
 
 from epoch_blocks.tf_json import json_document
 from epoch_constructs.iam import ApiGatewayLoggingRole
 from epoch_constructs.region_frontend.openapi import api_definition, load_openapi
 from epoch_settings import Settings
+from handlers import contract
 
 STAGE_NAME = "v1"
+# Ahead of X-Ray's default rule (priority 10000); 1-9999 are for custom rules.
+HEALTH_SAMPLING_PRIORITY = 100
 # One JSON object per request in the access log.
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -84,6 +88,11 @@ class RegionApi(Construct):
             description=f"{names.app} API ({region})",
             body=body,
             put_rest_api_mode="overwrite",
+            # The body is derived without what REST API import does not support
+            # (openapi.import_compatible), so a warning now means a contract change
+            # brought in something new that API Gateway would silently drop: fail
+            # the deploy and name it instead of serving a different API.
+            fail_on_warnings=True,
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -145,7 +154,7 @@ class RegionApi(Construct):
             stage_name=self.stage.stage_name,
             method_path="*/*",
             settings=ApiGatewayMethodSettingsSettings(
-                metrics_enabled=True,
+                metrics_enabled=settings.api.detailed_metrics_enabled,
                 logging_level="ERROR",
                 # Request/response bodies in logs would copy client data; keep them out.
                 data_trace_enabled=False,
@@ -154,12 +163,36 @@ class RegionApi(Construct):
             ),
             depends_on=[execution_logs],
         )
+        # Route 53's probes are most of an idle deployment's requests; X-Ray
+        # records them at this rate instead of its default 1 per second + 5%.
+        # The functions follow API Gateway's sampling decision.
+        health_rate = settings.api.health_trace_rate
+        XraySamplingRule(
+            self,
+            "health_sampling",
+            provider=provider,
+            rule_name=f"{names.app}-health",
+            priority=HEALTH_SAMPLING_PRIORITY,
+            version=1,
+            reservoir_size=0,
+            fixed_rate=health_rate,
+            service_type="AWS::ApiGateway::Stage",
+            service_name=f"{names.api}/{STAGE_NAME}",
+            host="*",
+            http_method=contract.ROUTE_HEALTH.method,
+            # The execute-api host sees /v1/health, the custom domain /health.
+            url_path=f"*{contract.ROUTE_HEALTH.path}",
+            resource_arn="*",
+        )
+        self.permissions: list[LambdaPermission] = []
         for function, alias in aliases.items():
-            LambdaPermission(
+            permission = LambdaPermission(
                 self,
                 f"{function}_invoke",
                 provider=provider,
-                statement_id="AllowApiGatewayInvoke",
+                # A generated id: the health checks' depends_on makes this
+                # create-before-destroy, and a fixed id would collide with the old one.
+                statement_id_prefix="AllowApiGatewayInvoke-",
                 action="lambda:InvokeFunction",
                 principal="apigateway.amazonaws.com",
                 function_name=alias.function_name,
@@ -167,6 +200,7 @@ class RegionApi(Construct):
                 qualifier=alias.name,
                 source_arn=f"{self.rest_api.execution_arn}/*/*",
             )
+            self.permissions.append(permission)
         self.name = names.api
         self.stage_name = STAGE_NAME
         # The region's own endpoint: health checks target it, not the shared name.

@@ -51,6 +51,7 @@ class RegionFunctions(Construct):
         drill = region in settings.routing.drill_regions
         self.names: dict[str, str] = {}
         self.aliases: dict[str, LambdaAlias] = {}
+        self.warm_pools: list[LambdaProvisionedConcurrencyConfig] = []
         for function, handler in contract.FUNCTION_HANDLERS.items():
             log_group = CloudwatchLogGroup(
                 self,
@@ -78,7 +79,13 @@ class RegionFunctions(Construct):
                 kms_key_arn=key_arn,
                 tracing_config=LambdaFunctionTracingConfig(mode="Active"),
                 logging_config=LambdaFunctionLoggingConfig(
-                    log_format="JSON", log_group=log_group.name
+                    log_format="JSON",
+                    log_group=log_group.name,
+                    system_log_level=(
+                        lambda_settings.health_system_log_level
+                        if function == contract.ROUTE_HEALTH.function
+                        else None
+                    ),
                 ),
                 environment=LambdaFunctionEnvironment(
                     variables={
@@ -98,7 +105,7 @@ class RegionFunctions(Construct):
                 function_version=fn.version,
             )
             if lambda_settings.provisioned_concurrency > 0:
-                LambdaProvisionedConcurrencyConfig(
+                warm = LambdaProvisionedConcurrencyConfig(
                     self,
                     f"{function}_warm",
                     provider=provider,
@@ -106,5 +113,6 @@ class RegionFunctions(Construct):
                     qualifier=alias.name,
                     provisioned_concurrent_executions=lambda_settings.provisioned_concurrency,
                 )
+                self.warm_pools.append(warm)
             self.names[function] = names.function(function)
             self.aliases[function] = alias

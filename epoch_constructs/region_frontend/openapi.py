@@ -1,8 +1,10 @@
 """Turn the service's OpenAPI document into the API Gateway definition for one region.
 
 The document (handlers/openapi.json) is the one contract the handlers, local
-mode and this infrastructure share; only the `x-amazon-apigateway-*`
-extensions are added here.
+mode and this infrastructure share. The body sent to API Gateway is derived
+from it: the `x-amazon-apigateway-*` extensions are added, and what REST API
+import does not support is inlined or left out. Clients (local mode's
+/openapi.json) get the document as written.
 """
 
 from __future__ import annotations
@@ -18,6 +20,21 @@ from handlers import contract
 OPENAPI_PATH = Path(contract.__file__).resolve().parent / contract.OPENAPI_FILENAME
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 VALIDATOR = "params"
+
+# REST API import does not support these ("Amazon API Gateway important notes
+# for REST APIs"): the keywords are left out of every schema, the number formats
+# too, and `$ref`s to anything but a schema (responses, headers, parameters,
+# request bodies) are replaced by what they point to. API Gateway uses the
+# schemas as models only; the handlers validate every value themselves.
+UNSUPPORTED_KEYWORDS = frozenset(
+    {"nullable", "default", "example", "discriminator", "readOnly", "exclusiveMinimum"}
+)
+UNSUPPORTED_NUMBER_FORMATS = frozenset({"int32", "int64", "decimal"})
+COMPOSITION_KEYWORDS = ("oneOf", "anyOf", "allOf")
+SCHEMA_REF_PREFIX = "#/components/schemas/"
+# Customizing this gateway response is not supported either.
+UNSUPPORTED_GATEWAY_RESPONSES = frozenset({"REQUEST_TOO_LARGE"})
+GATEWAY_RESPONSES_KEY = "x-amazon-apigateway-gateway-responses"
 
 
 class ContractMismatchError(ValueError):
@@ -68,12 +85,8 @@ GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
             contract.ERROR_INVALID_REQUEST, "$context.error.messageString"
         ),
     },
-    "REQUEST_TOO_LARGE": {
-        "statusCode": "413",
-        "responseTemplates": _error_template(
-            contract.ERROR_TOO_LARGE, "$context.error.messageString"
-        ),
-    },
+    # No REQUEST_TOO_LARGE: API Gateway does not support customizing it (its
+    # limit is 10 MB; the handler answers 413 in the error shape above 1 KiB).
     "UNSUPPORTED_MEDIA_TYPE": {
         "statusCode": "415",
         "responseTemplates": _error_template(
@@ -112,7 +125,8 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
     an ANY method on the same function, so an unsupported method reaches the
     handler and gets a JSON 405 instead of API Gateway's 403.
     """
-    definition = copy.deepcopy(dict(document))
+    # Inlined first, so that path parameters behind a $ref reach the ANY methods too.
+    definition = import_compatible(document)
     paths: dict[str, dict[str, Any]] = definition.setdefault("paths", {})
     routes = {(r.path, r.method.lower()): r for r in contract.ROUTES}
     documented = {
@@ -150,5 +164,98 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
         VALIDATOR: {"validateRequestBody": False, "validateRequestParameters": True}
     }
     definition["x-amazon-apigateway-request-validator"] = VALIDATOR
-    definition["x-amazon-apigateway-gateway-responses"] = copy.deepcopy(GATEWAY_RESPONSES)
-    return definition
+    definition[GATEWAY_RESPONSES_KEY] = copy.deepcopy(GATEWAY_RESPONSES)
+    return import_compatible(definition)
+
+
+def import_compatible(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """`definition` without what REST API import does not support (see UNSUPPORTED_KEYWORDS).
+
+    Raises ContractMismatchError for what cannot be left out without changing the
+    meaning: a `$ref` that does not resolve, or inside oneOf/anyOf/allOf.
+    """
+    document = copy.deepcopy(dict(definition))
+    inlined: dict[str, Any] = _inline_refs(document, document, ())
+    components = inlined.get("components")
+    if isinstance(components, dict):
+        # Only schemas (API Gateway models) are still referenced.
+        for section in [k for k in components if k != "schemas"]:
+            del components[section]
+    responses = inlined.get(GATEWAY_RESPONSES_KEY)
+    if isinstance(responses, dict):
+        for name in UNSUPPORTED_GATEWAY_RESPONSES:
+            responses.pop(name, None)
+    _strip(inlined, in_name_map=False)
+    return inlined
+
+
+def _resolve(document: Mapping[str, Any], ref: str) -> Any:
+    if not ref.startswith("#/"):
+        raise ContractMismatchError(f"{OPENAPI_PATH.name}: {ref}: only local $refs are supported")
+    target: Any = document
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, Mapping) or part not in target:
+            raise ContractMismatchError(f"{OPENAPI_PATH.name}: {ref} does not resolve")
+        target = target[part]
+    return target
+
+
+def _inline_refs(node: Any, document: Mapping[str, Any], seen: tuple[str, ...]) -> Any:
+    """A copy of `node` with every non-schema `$ref` replaced by its target."""
+    if isinstance(node, list):
+        return [_inline_refs(item, document, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        target = _resolve(document, ref)
+        if ref.startswith(SCHEMA_REF_PREFIX):
+            return dict(node)
+        if ref in seen:
+            raise ContractMismatchError(f"{OPENAPI_PATH.name}: {ref} refers to itself")
+        return _inline_refs(copy.deepcopy(target), document, (*seen, ref))
+    for keyword in COMPOSITION_KEYWORDS:
+        if any("$ref" in item for item in node.get(keyword, []) if isinstance(item, dict)):
+            raise ContractMismatchError(
+                f"{OPENAPI_PATH.name}: {keyword} with a $ref is not supported by "
+                "API Gateway's import; write the schemas out"
+            )
+    return {key: _inline_refs(value, document, seen) for key, value in node.items()}
+
+
+# Keys whose values are maps of user-chosen names (a property may be called "default").
+_NAME_MAPS = frozenset(
+    {
+        "paths",
+        "properties",
+        "responses",
+        "schemas",
+        "headers",
+        "content",
+        "links",
+        "callbacks",
+        "encoding",
+        "securitySchemes",
+        GATEWAY_RESPONSES_KEY,
+        "x-amazon-apigateway-request-validators",
+        "responseTemplates",
+        "responseParameters",
+    }
+)
+
+
+def _strip(node: Any, *, in_name_map: bool) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _strip(item, in_name_map=False)
+        return
+    if not isinstance(node, dict):
+        return
+    if not in_name_map:
+        for key in UNSUPPORTED_KEYWORDS & node.keys():
+            del node[key]
+        if node.get("format") in UNSUPPORTED_NUMBER_FORMATS:
+            del node["format"]
+    for key, value in node.items():
+        _strip(value, in_name_map=not in_name_map and key in _NAME_MAPS)

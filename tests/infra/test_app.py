@@ -10,6 +10,7 @@ import pytest
 from epoch_app import app as app_module
 from epoch_constructs.stack import STACK_NAME as ROOT
 from remote_state.stack import STACK_NAME as STATE
+from tests.conftest import PROJECT_ROOT
 from tests.infra.conftest import Synthesized
 
 
@@ -35,6 +36,25 @@ def test_root_backend_is_the_bootstrap_bucket_with_both_locks(default_app: Synth
     (alias,) = default_app.resources(STATE, "aws_kms_alias").values()
     assert s3["kms_key_id"] == alias["name"]
     assert s3["use_lockfile"] is True
+
+
+# What Terraform >= 1.11 prints for a backend that sets both (checked with 1.11.4).
+DEPRECATION_WARNING = 'The parameter "dynamodb_table" is deprecated'
+
+
+def test_the_backend_deprecation_warning_is_explained_to_users(default_app: Synthesized) -> None:
+    # Keeping the lock table is deliberate: the docs must say so where the warning shows.
+    s3 = default_app.stack(ROOT)["terraform"]["backend"]["s3"]
+    assert "dynamodb_table" in s3
+    assert s3["use_lockfile"] is True
+    pages = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    explained = [
+        page
+        for page in pages
+        if DEPRECATION_WARNING in " ".join(page.read_text(encoding="utf-8").split())
+        and "lock table" in page.read_text(encoding="utf-8")
+    ]
+    assert explained, f"no page quotes {DEPRECATION_WARNING!r} and explains the lock table"
 
 
 def test_one_aliased_provider_per_region_with_default_tags(default_app: Synthesized) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 from cdktf import Testing
 from cdktf_cdktf_provider_aws.appautoscaling_policy import AppautoscalingPolicy
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
@@ -12,6 +15,8 @@ from cdktf_cdktf_provider_aws.kms_replica_key import KmsReplicaKey
 from handlers import contract
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import ROOT, only, region_of, resources
+
+REPLICA = DynamodbTableReplicaA.TF_RESOURCE_TYPE
 
 
 def test_table_schema_matches_the_contract(default_app: Synthesized) -> None:
@@ -63,7 +68,14 @@ def test_every_other_region_has_a_replica_with_pitr_and_its_own_key(
             assert region_of(keys[key_address]) == region_of(replica), app.name
 
 
-def test_replicas_wait_for_primary_autoscaling(default_app: Synthesized) -> None:
+def replica_chain(app: Synthesized) -> list[tuple[str, dict[str, Any]]]:
+    """(address, replica) in the order of app.settings.regions[1:]."""
+    replicas = resources(app, DynamodbTableReplicaA.TF_RESOURCE_TYPE)
+    by_region = {region_of(r): (f"{REPLICA}.{n}", r) for n, r in replicas.items()}
+    return [by_region[region] for region in app.settings.regions[1:]]
+
+
+def test_first_replica_waits_for_primary_autoscaling(default_app: Synthesized) -> None:
     policies = resources(default_app, AppautoscalingPolicy.TF_RESOURCE_TYPE)
     primary_policies = {
         f"{AppautoscalingPolicy.TF_RESOURCE_TYPE}.{name}"
@@ -71,8 +83,36 @@ def test_replicas_wait_for_primary_autoscaling(default_app: Synthesized) -> None
         if region_of(policy) == default_app.settings.primary_region
     }
     assert len(primary_policies) == 4  # table + index, read + write
-    for replica in resources(default_app, DynamodbTableReplicaA.TF_RESOURCE_TYPE).values():
-        assert set(replica["depends_on"]) == primary_policies
+    (_, first), *_ = replica_chain(default_app)
+    assert set(first["depends_on"]) == primary_policies
+
+
+def test_replicas_are_created_one_after_another(synthesized_apps: dict[str, Synthesized]) -> None:
+    # The provider retries ResourceInUseException on the replica's create call
+    # but not on the deletion-protection update that follows it.
+    app = synthesized_apps["three_regions"]
+    chain = replica_chain(app)
+    assert len(chain) == 2
+    for (previous, _), (_, replica) in itertools.pairwise(chain):
+        assert replica["depends_on"] == [previous]
+    on_demand = synthesized_apps["latency_on_demand_eu"]
+    ((_, only_replica),) = replica_chain(on_demand)
+    assert not only_replica.get("depends_on")
+
+
+def test_index_is_left_alone_after_creation_under_both_billing_modes(
+    synthesized_apps: dict[str, Synthesized],
+) -> None:
+    # PAY_PER_REQUEST too: provider 6.25 plans the index's removal and re-creation
+    # on every run once DynamoDB reports its warm throughput (#44692, #46281).
+    modes = set()
+    for app in synthesized_apps.values():
+        table = only(app, DynamodbTable.TF_RESOURCE_TYPE)
+        modes.add(table["billing_mode"])
+        ignored = table["lifecycle"]["ignore_changes"]
+        assert {"global_secondary_index", "replica"} <= set(ignored), app.name
+        assert ("read_capacity" in ignored) == (table["billing_mode"] == "PROVISIONED")
+    assert modes == {"PROVISIONED", "PAY_PER_REQUEST"}
 
 
 def test_autoscaling_bounds_come_from_settings(default_app: Synthesized) -> None:

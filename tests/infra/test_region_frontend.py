@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
@@ -24,6 +25,7 @@ from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
 from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from cdktf_cdktf_provider_aws.wafv2_web_acl import Wafv2WebAcl
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from cdktf_cdktf_provider_aws.xray_sampling_rule import XraySamplingRule
 
 from handlers import contract
 from tests.infra.conftest import Synthesized
@@ -252,3 +254,74 @@ def test_resources_wait_for_what_they_need_at_create_time(default_app: Synthesiz
         (policy,) = [d for d in function["depends_on"] if d.startswith("aws_iam_role_policy.")]
         (role,) = references(function["role"], "aws_iam_role", "arn")
         assert references(policies[policy.split(".")[1]]["role"], "aws_iam_role", "id") == {role}
+
+
+def test_api_import_fails_on_warnings_and_gets_the_derived_body(
+    default_app: Synthesized,
+) -> None:
+    # A warning would mean part of the contract is silently dropped by API Gateway.
+    for api in resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE).values():
+        assert api["fail_on_warnings"] is True
+        definition = json.loads(api["body"])
+        assert set(definition["components"]) == {"schemas"}
+        text = api["body"]
+        for keyword in ('"nullable"', '"default"', "#/components/responses/", "REQUEST_TOO_LARGE"):
+            assert keyword not in text, keyword
+
+
+def test_cost_settings_reach_tracing_and_logs(synthesized_apps: dict[str, Synthesized]) -> None:
+    seen = set()
+    for app in synthesized_apps.values():
+        settings = app.settings
+        regions = set(settings.regions)
+        rules = resources(app, XraySamplingRule.TF_RESOURCE_TYPE).values()
+        assert {region_of(r) for r in rules} == regions
+        for rule in rules:
+            assert rule["fixed_rate"] == settings.api.health_trace_rate
+            assert rule["reservoir_size"] == 0
+            assert rule["url_path"] == f"*{contract.ROUTE_HEALTH.path}"
+            assert rule["http_method"] == "GET"
+            assert rule["service_name"] == f"{settings.names.api}/v1"
+            assert rule["priority"] < 10000  # ahead of X-Ray's default rule
+            assert len(rule["rule_name"]) <= 32
+        for name, function in resources(app, LambdaFunction.TF_RESOURCE_TYPE).items():
+            level = function["logging_config"].get("system_log_level")
+            if function["handler"] == contract.FUNCTION_HANDLERS[contract.ROUTE_HEALTH.function]:
+                assert level == settings.functions.health_system_log_level, name
+            else:
+                assert level is None, name
+        seen.add((settings.api.health_trace_rate, settings.functions.health_system_log_level))
+    assert {(0.0, "WARN"), (0.05, "INFO")} <= seen
+
+
+def method_metrics(app: Synthesized) -> list[bool]:
+    method_settings = resources(app, ApiGatewayMethodSettings.TF_RESOURCE_TYPE).values()
+    assert {region_of(m) for m in method_settings} == set(app.settings.regions)
+    return [m["settings"]["metrics_enabled"] for m in method_settings]
+
+
+def test_detailed_metrics_follow_the_setting(
+    default_app: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from epoch_constructs.app import synth_to
+
+    assert default_app.settings.api.detailed_metrics_enabled is True
+    assert method_metrics(default_app) == [True, True]
+    settings = default_app.settings
+    off = settings.model_copy(
+        update={"api": settings.api.model_copy(update={"detailed_metrics_enabled": False})}
+    )
+    outdir = tmp_path_factory.mktemp("metrics_off") / "cdktf.out"
+    synth_to(off, outdir)
+    app = Synthesized(name="metrics_off", settings=off, outdir=outdir)
+    assert method_metrics(app) == [False, False]
+
+
+def test_invoke_permissions_survive_create_before_destroy(default_app: Synthesized) -> None:
+    # The health checks are create-before-destroy and depend on these permissions,
+    # which Terraform then replaces new-first: a fixed statement id would collide.
+    permissions = resources(default_app, LambdaPermission.TF_RESOURCE_TYPE).values()
+    assert permissions
+    for permission in permissions:
+        assert "statement_id" not in permission
+        assert permission["statement_id_prefix"]

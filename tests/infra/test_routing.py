@@ -7,6 +7,13 @@ import re
 
 from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable
+from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
+    LambdaProvisionedConcurrencyConfig,
+)
 from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from cdktf_cdktf_provider_aws.route53_traffic_policy import Route53TrafficPolicy
@@ -15,7 +22,7 @@ from cdktf_cdktf_provider_aws.route53_traffic_policy_instance import (
 )
 
 from tests.infra.conftest import Synthesized
-from tests.infra.helpers import ROOT, only, resources
+from tests.infra.helpers import ROOT, only, region_of, resources
 
 
 def test_health_checks_probe_each_regions_own_endpoint(
@@ -30,9 +37,23 @@ def test_health_checks_probe_each_regions_own_endpoint(
             assert app.settings.names.api_domain not in host
         for check in checks:
             assert check["type"] == "HTTPS"
-            assert check["request_interval"] == 10
             assert check["resource_path"] == "/v1/health"
             assert check["failure_threshold"] == app.settings.routing.health_check_failure_threshold
+
+
+def test_health_checks_follow_the_cost_settings(synthesized_apps: dict[str, Synthesized]) -> None:
+    seen = set()
+    for app in synthesized_apps.values():
+        routing = app.settings.routing
+        for check in resources(app, Route53HealthCheck.TF_RESOURCE_TYPE).values():
+            assert check["request_interval"] == routing.health_check_interval, app.name
+            assert check["regions"] == list(routing.health_check_regions), app.name
+            assert check["measure_latency"] is routing.health_check_measure_latency, app.name
+            seen.add((check["request_interval"], len(check["regions"]), check["measure_latency"]))
+            # Changing either replaces the check while records still use the old one.
+            assert check["lifecycle"] == {"create_before_destroy": True}, app.name
+    # The defaults (30 s, 3 checker regions, no latency graphs) and the other end.
+    assert {(30, 3, False), (10, 8, True)} <= seen
 
 
 def test_health_check_alarms_only_in_us_east_1(synthesized_apps: dict[str, Synthesized]) -> None:
@@ -105,20 +126,61 @@ def test_latency_records_route_by_region(synthesized_apps: dict[str, Synthesized
         assert "weighted_routing_policy" not in record
 
 
-def test_the_api_name_goes_live_only_after_every_base_path_mapping(
+def serving_resources(app: Synthesized, region: str) -> set[str]:
+    """What GET /health in `region` needs to answer 200 through the custom domain."""
+    found = set()
+    for kind in (
+        DynamodbTable,
+        DynamodbTableReplicaA,
+        LambdaAlias,
+        LambdaProvisionedConcurrencyConfig,
+        LambdaPermission,
+        ApiGatewayBasePathMapping,
+    ):
+        found |= {
+            f"{kind.TF_RESOURCE_TYPE}.{name}"
+            for name, resource in resources(app, kind.TF_RESOURCE_TYPE).items()
+            if region_of(resource) == region
+        }
+    return found
+
+
+def test_the_api_name_waits_until_every_region_can_answer(
     synthesized_apps: dict[str, Synthesized],
 ) -> None:
+    # Nothing references the replicas, aliases or warm pools: without depends_on,
+    # api.<domain> could point at a region whose /health still answers 503.
     for app in synthesized_apps.values():
-        mappings = {
-            f"{ApiGatewayBasePathMapping.TF_RESOURCE_TYPE}.{name}"
-            for name in resources(app, ApiGatewayBasePathMapping.TF_RESOURCE_TYPE)
-        }
-        assert len(mappings) == len(app.settings.regions)
+        per_region = {region: serving_resources(app, region) for region in app.settings.regions}
+        for region, needed in per_region.items():
+            kinds = {address.split(".")[0] for address in needed}
+            table_kind = (
+                DynamodbTable if region == app.settings.primary_region else DynamodbTableReplicaA
+            )
+            assert table_kind.TF_RESOURCE_TYPE in kinds, (app.name, region)
+            # table or replica, alias, permission, base path mapping (+ warm pool)
+            expected_kinds = 5 if app.settings.functions.provisioned_concurrency else 4
+            assert len(kinds) == expected_kinds, (app.name, region, kinds)
+        everything = set().union(*per_region.values())
         live = [
             *resources(app, Route53TrafficPolicyInstance.TF_RESOURCE_TYPE).values(),
             *resources(app, Route53Record.TF_RESOURCE_TYPE).values(),
         ]
         api_records = [r for r in live if r["name"] == app.settings.names.api_domain]
-        assert api_records, app.name
+        traffic_policy = app.settings.routing.mode == "traffic-policy"
+        expected_records = 1 if traffic_policy else len(app.settings.regions)
+        assert len(api_records) == expected_records, app.name
         for record in api_records:
-            assert set(record["depends_on"]) == mappings, app.name
+            assert set(record["depends_on"]) == everything, app.name
+
+
+def test_each_health_check_waits_until_its_region_can_answer(
+    synthesized_apps: dict[str, Synthesized],
+) -> None:
+    # A check created earlier probes a 503 and fires its alarm during the first deploy.
+    for app in synthesized_apps.values():
+        for check in resources(app, Route53HealthCheck.TF_RESOURCE_TYPE).values():
+            (region,) = [
+                r for r in app.settings.regions if check["fqdn"].endswith(f".{r}.amazonaws.com")
+            ]
+            assert set(check["depends_on"]) == serving_resources(app, region), app.name

@@ -40,6 +40,18 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
     assert settings.table.billing_mode == "PROVISIONED"
     assert settings.alarm_email is None
     assert settings.names.api_domain == "api.example.com"
+    # The idle-cost defaults (docs/costs.md).
+    assert settings.routing.health_check_interval == 30
+    assert settings.routing.health_check_regions == ("us-east-1", "us-west-2", "eu-west-1")
+    assert settings.routing.health_check_measure_latency is False
+    assert settings.api.detailed_metrics_enabled is True
+    assert settings.api.health_trace_rate == 0.0
+    assert settings.functions.health_system_log_level == "WARN"
+
+
+def test_health_trace_rate_takes_whole_numbers_too(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, f"{VALID}\n[api]\nhealth_trace_rate = 1"))
+    assert settings.api.health_trace_rate == 1.0
 
 
 @pytest.mark.parametrize(
@@ -84,6 +96,42 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
         ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
         ("[lambda]\ntimeout_seconds = 5", "lambda.timeout_seconds: must be at least 9"),
         ('[tags]\n"aws:owner" = "me"', "tags: aws:owner: keys starting with 'aws:' are reserved"),
+        (
+            "[routing]\nhealth_check_interval = 20",
+            "routing.health_check_interval: Input should be 10 or 30",
+        ),
+        (
+            '[routing]\nhealth_check_regions = ["us-east-1", "eu-west-1"]',
+            "routing.health_check_regions: needs at least 3 entries (got 2)",
+        ),
+        (
+            '[routing]\nhealth_check_regions = ["us-east-1", "eu-west-1", "eu-central-1"]',
+            "routing.health_check_regions.2: Input should be 'us-east-1', 'us-west-1'",
+        ),
+        (
+            '[routing]\nhealth_check_regions = ["us-east-1", "eu-west-1", "us-east-1"]',
+            "routing.health_check_regions: duplicate region us-east-1; list at least 3",
+        ),
+        (
+            '[routing]\nhealth_check_measure_latency = "yes"',
+            "routing.health_check_measure_latency: Input should be a valid boolean",
+        ),
+        (
+            '[api]\ndetailed_metrics_enabled = "true"',
+            "api.detailed_metrics_enabled: Input should be a valid boolean",
+        ),
+        (
+            "[api]\nhealth_trace_rate = 5",
+            "api.health_trace_rate: Input should be less than or equal to 1",
+        ),
+        (
+            "[api]\nhealth_trace_rate = -0.1",
+            "api.health_trace_rate: Input should be greater than or equal to 0",
+        ),
+        (
+            '[lambda]\nhealth_system_log_level = "ERROR"',
+            "lambda.health_system_log_level: Input should be 'DEBUG', 'INFO' or 'WARN'",
+        ),
     ],
 )
 def test_bad_value_names_key_and_problem(tmp_path: Path, extra: str, expected: str) -> None:
