@@ -656,10 +656,13 @@ def resolve_targets(
 # --- Route 53 health checks --------------------------------------------------------
 
 
-def healthy_share(observations: Sequence[dict[str, Any]]) -> tuple[int, int]:
-    """(healthy checkers, all checkers) from GetHealthCheckStatus observations."""
+def route53_verdict(observations: Sequence[dict[str, Any]]) -> tuple[bool, int, int]:
+    """(healthy?, healthy checkers, all checkers) from GetHealthCheckStatus observations:
+    Route 53 counts the endpoint healthy when more than 18% of its checkers do."""
     statuses = [str(o.get("StatusReport", {}).get("Status", "")) for o in observations]
-    return sum(1 for s in statuses if s.startswith("Success")), len(statuses)
+    healthy = sum(1 for s in statuses if s.startswith("Success"))
+    total = len(statuses)
+    return bool(total) and healthy / total > ROUTE53_HEALTHY_SHARE, healthy, total
 
 
 def check_route53(run: Run, session: Any | None = None) -> list[Result]:
@@ -684,9 +687,9 @@ def check_route53(run: Run, session: Any | None = None) -> list[Result]:
                 Result("route53", region, FAIL, f"{check_id}: {str(exc).splitlines()[0]}")
             )
             continue
-        healthy, total = healthy_share(observations)
+        is_healthy, healthy, total = route53_verdict(observations)
         figures = {"health_check_id": check_id, "healthy_checkers": healthy, "checkers": total}
-        if total and healthy / total > ROUTE53_HEALTHY_SHARE:
+        if is_healthy:
             results.append(
                 Result("route53", region, PASS, f"healthy ({healthy}/{total} checkers)", figures)
             )

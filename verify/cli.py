@@ -56,7 +56,8 @@ def _check_names(raw: str) -> tuple[str, ...]:
     unknown = [name for name in names if name not in CHECKS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown check {', '.join(map(repr, unknown)) or repr(raw)}; choose from {', '.join(CHECKS)}"
+            f"unknown check {', '.join(map(repr, unknown)) or repr(raw)}; "
+            f"choose from {', '.join(CHECKS)}"
         )
     return names
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,7 +20,7 @@ from verify.cli import main
 Script = Callable[[str, str], tuple[int, dict[str, str], bytes]]
 
 
-def endpoint_args(regions: dict[str, LocalApi | str]) -> list[str]:
+def endpoint_args(regions: Mapping[str, LocalApi | str]) -> list[str]:
     args: list[str] = []
     for region, api in regions.items():
         url = api if isinstance(api, str) else api.url
