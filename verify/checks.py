@@ -500,8 +500,28 @@ def check_tls(run: Run) -> list[Result]:
     for host, port in hosts:
         scope = f"{host}:{port}"
         results.append(_certificate(scope, host, port, run))
-        results.append(_legacy_refused(scope, host, port, run.options.timeout))
+        if _is_default_execute_api(host):
+            results.append(
+                Result(
+                    "tls-legacy",
+                    scope,
+                    SKIP,
+                    "a regional API's default execute-api endpoint uses AWS's TLS_1_0 "
+                    "policy and cannot be changed; the custom domain (api URL) is checked",
+                )
+            )
+        else:
+            results.append(_legacy_refused(scope, host, port, run.options.timeout))
     return results
+
+
+def _is_default_execute_api(host: str) -> bool:
+    """`<id>.execute-api.<region>.amazonaws.com`: API Gateway applies security policy
+    TLS_1_0 to default endpoints of regional APIs; only custom domains take TLS_1_2
+    (API Gateway Developer Guide, "Choose a security policy for your REST API custom
+    domain")."""
+    labels = host.lower().split(".")
+    return len(labels) == 5 and labels[1] == "execute-api" and labels[3:] == ["amazonaws", "com"]
 
 
 def _certificate(scope: str, host: str, port: int, run: Run) -> Result:

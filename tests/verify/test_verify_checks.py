@@ -27,6 +27,7 @@ from tests.verify.support import (
 )
 from verify.checks import (
     Options,
+    _is_default_execute_api,
     Run,
     attribute,
     check_dns,
@@ -432,3 +433,9 @@ def test_route53_verdict_follows_the_18_percent_rule() -> None:
     assert route53_verdict(observations(3, 16)) == (True, 3, 16)  # 18.75 %
     assert route53_verdict(observations(2, 16)) == (False, 2, 16)  # 12.5 %
     assert route53_verdict([]) == (False, 0, 0)
+
+
+def test_default_execute_api_hosts_skip_the_legacy_probe_with_the_reason() -> None:
+    assert _is_default_execute_api("abc123.execute-api.us-east-1.amazonaws.com")
+    assert not _is_default_execute_api("api.example.com")
+    assert not _is_default_execute_api("d-abc.execute-api.us-east-1.amazonaws.com.evil.example")
