@@ -27,8 +27,8 @@ from tests.verify.support import (
 )
 from verify.checks import (
     Options,
-    _is_default_execute_api,
     Run,
+    _is_default_execute_api,
     attribute,
     check_dns,
     check_route53,
