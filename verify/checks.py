@@ -85,7 +85,9 @@ class Run:
         self.target = target
         self.options = options
         self.budget = WriteBudget(options.max_writes)
-        self.ssl_context = ssl.create_default_context(cafile=options.ca_file)
+        self.ssl_context = ssl.create_default_context()
+        if options.ca_file is not None:  # trusted in addition to the system's CAs
+            self.ssl_context.load_verify_locations(cafile=options.ca_file)
         self.clients = {
             region: Client(url, timeout=options.timeout, ssl_context=self.ssl_context)
             for region, url in target.endpoints.items()

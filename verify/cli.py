@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -233,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{options.replication_samples} samples + 2) "
                 f"but --max-writes is {options.max_writes}"
             )
-        run = Run(target, options)
+        try:
+            run = Run(target, options)
+        except (ssl.SSLError, OSError) as exc:
+            raise InputError(
+                f"--ca-file {args.ca_file} is not a PEM certificate bundle ({exc})"
+            ) from None
         _reachable(target, args.timeout, run)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -167,6 +166,21 @@ def test_terraform_output_format_is_read(
     assert document["regions"] == [EAST, WEST]
 
 
+def wait_for_line(process: subprocess.Popen[bytes], text: str, timeout: float) -> bool:
+    """True once `text` appears on the process's stderr (read in a thread), False on timeout."""
+    found = threading.Event()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if text.encode() in line:
+                found.set()
+        # Keep draining until the process exits, so it never blocks on a full pipe.
+
+    threading.Thread(target=read, daemon=True).start()
+    return found.wait(timeout)
+
+
 def test_the_cli_against_local_mode_as_a_process(tmp_path: Path) -> None:
     """`python -m local_api` as a user starts it, then `python -m verify` as a user runs it."""
     port = free_port()
@@ -179,13 +193,8 @@ def test_the_cli_against_local_mode_as_a_process(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            time.sleep(0.1)
+        # The port is bound before the handlers are set: wait for the ready line.
+        assert wait_for_line(server, "EpochRegister API on", timeout=60), "local mode did not start"
         url = f"http://127.0.0.1:{port}"
         for _ in range(2):  # the second run reuses the first run's entries
             result = subprocess.run(
@@ -219,6 +228,10 @@ def test_the_cli_against_local_mode_as_a_process(tmp_path: Path) -> None:
         (["--list-limit", "500"], "1-100"),
         (["--outputs-file", "/nonexistent/outputs.json"], "cannot read outputs file"),
         (["--bogus"], "unrecognized arguments"),
+        (
+            ["--region-endpoint", "us-east-1=http://h", "--ca-file", str(PROJECT_ROOT / "Pipfile")],
+            "is not a PEM certificate bundle",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
