@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cdktf_cdktf_provider_aws.data_aws_iam_openid_connect_provider import (
+    DataAwsIamOpenidConnectProvider,
+)
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
@@ -168,3 +172,26 @@ def test_a_bad_repository_is_one_clear_line(
     assert "\n" not in text
     assert text.startswith(f"{settings}: deploy.github_repository")
     assert message in text
+
+
+def test_an_existing_oidc_provider_is_read_not_created(
+    deploy_app: Synthesized, tmp_path: Path
+) -> None:
+    """`create_oidc_provider = false`: one more synth of the bootstrap stack alone
+    (the bindings are already loaded by the session's variants)."""
+    from cdktf import App
+
+    from remote_state import RemoteStateStack
+
+    deploy = deploy_app.settings.deploy.model_copy(update={"create_oidc_provider": False})
+    settings = deploy_app.settings.model_copy(update={"deploy": deploy})
+    app = App(outdir=str(tmp_path))
+    RemoteStateStack(app, settings=settings)
+    app.synth()
+    stack = json.loads((tmp_path / "stacks" / STATE / "cdk.tf.json").read_text())
+    assert IamOpenidConnectProvider.TF_RESOURCE_TYPE not in stack["resource"]
+    (reader,) = stack["data"][DataAwsIamOpenidConnectProvider.TF_RESOURCE_TYPE].values()
+    assert reader["url"] == "https://token.actions.githubusercontent.com"
+    (role,) = stack["resource"][IamRole.TF_RESOURCE_TYPE].values()
+    assert "data.aws_iam_openid_connect_provider" in json.dumps(stack["data"])
+    assert role["name"] == "epoch-register-deploy"

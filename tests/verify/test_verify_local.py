@@ -228,6 +228,7 @@ def test_the_cli_against_local_mode_as_a_process(tmp_path: Path) -> None:
         (["--list-limit", "500"], "1-100"),
         (["--outputs-file", "/nonexistent/outputs.json"], "cannot read outputs file"),
         (["--bogus"], "unrecognized arguments"),
+        (["--region-endpoint", "us-east-1=http://h", "--domain-target", "x"], "REGION=VALUE"),
         (
             ["--region-endpoint", "us-east-1=http://h", "--ca-file", str(PROJECT_ROOT / "Pipfile")],
             "is not a PEM certificate bundle",
