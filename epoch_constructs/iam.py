@@ -136,7 +136,7 @@ class ApiGatewayLoggingRole(Construct):
             self,
             "role",
             provider=provider,
-            name=f"{settings.names.app}-apigateway-logs",
+            name=settings.names.apigateway_logs_role,
             assume_role_policy=_assume_role(self, "trust", "apigateway.amazonaws.com", provider),
         )
         # API Gateway checks the role's permissions when the account setting is

@@ -29,6 +29,9 @@ _PATTERN_HINTS = {
     "bucket": "an S3 bucket name: 3-63 lower-case letters, digits and hyphens",
     "lock_table": "a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'",
     "tags": "a tag of letters, digits, spaces and _.:/=+@-",
+    "github_repository": "a GitHub repository as owner/name, such as my-org/epoch-register",
+    "branch": "a branch name of letters, digits and ._/-",
+    "environment": "a GitHub environment name of letters, digits and ._/-",
 }
 
 

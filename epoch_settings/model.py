@@ -269,6 +269,26 @@ class RemoteStateSettings(_Section):
     )
 
 
+# GitHub: an owner of 1-39 letters, digits and inner hyphens; a repository name of
+# letters, digits and ._- (not "." or "..").
+GITHUB_REPOSITORY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$"
+GitRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+
+
+class DeploySettings(_Section):
+    """Optional: the role a GitHub Actions workflow assumes (OIDC) to deploy."""
+
+    # owner/name; unset means no deploy role and no OIDC provider.
+    github_repository: (
+        Annotated[str, StringConstraints(pattern=GITHUB_REPOSITORY_PATTERN)] | None
+    ) = None
+    # Pushes to this branch, and jobs in this GitHub environment, may assume the role.
+    branch: GitRef = "main"
+    environment: GitRef = "production"
+    # An account holds one OIDC provider per URL: false uses the existing one.
+    create_oidc_provider: bool = True
+
+
 class Settings(_Section):
     """One deployment of EpochRegister."""
 
@@ -291,6 +311,7 @@ class Settings(_Section):
     functions: LambdaSettings = Field(default_factory=LambdaSettings, alias="lambda")
     api: ApiSettings = Field(default_factory=ApiSettings)
     remote_state: RemoteStateSettings = Field(default_factory=RemoteStateSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, regex_engine="python-re", populate_by_name=True
@@ -385,6 +406,8 @@ class Names:
         self.traffic_policy = f"{app}-api"
         self.alarm_topic = f"{app}-alarms"
         self.dashboard_prefix = app
+        self.apigateway_logs_role = f"{app}-apigateway-logs"
+        self.deploy_role = f"{app}-deploy"
 
     def function(self, function: str) -> str:
         """Lambda function name (functions are regional, so the name repeats per region)."""

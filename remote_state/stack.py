@@ -37,6 +37,7 @@ from constructs import Construct
 from epoch_blocks.encryption_policy import account_admin_statement
 from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_settings import Settings
+from remote_state.deploy_role import DeployRole
 
 STACK_NAME = "remote-state"
 # Old state versions are kept this long after being superseded.
@@ -186,3 +187,18 @@ class RemoteStateStack(TerraformStack):
             value=key.arn,
             description="KMS key encrypting the state bucket and lock table",
         )
+        if settings.deploy.github_repository is not None:
+            deploy = DeployRole(
+                self,
+                "deploy",
+                settings=settings,
+                account=account.account_id,
+                state_key_arn=key.arn,
+            )
+            TerraformOutput(
+                self,
+                "deploy_role_arn",
+                value=deploy.role.arn,
+                description="Role GitHub Actions assumes to deploy (repository variable "
+                "AWS_DEPLOY_ROLE_ARN)",
+            )

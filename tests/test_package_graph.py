@@ -13,6 +13,7 @@ LAYERS = {
     "handlers": 0,
     "epoch_settings": 1,
     "local_api": 1,
+    "verify": 1,
     "epoch_blocks": 2,
     "epoch_constructs": 3,
     "remote_state": 3,

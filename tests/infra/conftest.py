@@ -55,6 +55,7 @@ VARIANTS: dict[str, Path] = {
     "three_regions": SETTINGS_DIR / "three_regions.toml",
     "weighted_records": SETTINGS_DIR / "weighted_records.toml",
     "latency_on_demand_eu": SETTINGS_DIR / "latency_on_demand_eu.toml",
+    "deploy_role": SETTINGS_DIR / "deploy_role.toml",
 }
 
 

@@ -15,6 +15,33 @@ from tests.infra.helpers import is_key_policy
 # - KMS key policies: "*" means "this key" (data sources named *_key_policy);
 # - X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions.
 STAR_RESOURCE_ALLOWED_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# The deploy role (bootstrap stack, `[deploy] github_repository`): actions the
+# Service Authorization Reference lists with no resource type, so "*" is all AWS
+# accepts (the role's creating actions also require the app tag in the request).
+STAR_RESOURCE_ALLOWED_ACTIONS |= {
+    "kms:CreateKey",
+    "kms:ListAliases",
+    "acm:RequestCertificate",
+    "acm:AddTagsToCertificate",  # with RequestCertificate: tags on the new certificate
+    "route53:CreateHealthCheck",
+    "route53:CreateTrafficPolicy",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "application-autoscaling:DeleteScalingPolicy",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:ListTagsForResource",
+    "application-autoscaling:PutScalingPolicy",
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:TagResource",
+    "application-autoscaling:UntagResource",
+}
 
 
 def policy_documents(app: Synthesized) -> dict[str, dict[str, Any]]:

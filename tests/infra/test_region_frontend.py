@@ -303,7 +303,7 @@ def method_metrics(app: Synthesized) -> list[bool]:
 def test_detailed_metrics_follow_the_setting(
     default_app: Synthesized, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from epoch_constructs.app import synth_to
+    from epoch_app.app import synth_to
 
     assert default_app.settings.api.detailed_metrics_enabled is True
     assert method_metrics(default_app) == [True, True]

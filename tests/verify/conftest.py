@@ -1,0 +1,75 @@
+"""verify's test set-up: one dynalite for the session, and local-mode API servers
+(the real handlers behind local_api's HTTP server) started as "regions".
+
+Two regions over ONE dynalite table stand in for a DynamoDB global table with
+zero replication lag: whatever one region writes, the other reads at once. Real
+replication lag, and its figures, exist only on AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from handlers.runtime import Settings, data_client, health_client, make_handler
+from local_api.dynalite import Dynalite, DynaliteError
+from local_api.server import LocalApi
+from tests.service.support import new_table
+
+EAST, WEST = "us-east-1", "us-west-2"
+
+
+@pytest.fixture(scope="session")
+def dynalite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynalite]:
+    server = Dynalite(Path(tmp_path_factory.mktemp("dynalite")))
+    try:
+        server.start()
+    except DynaliteError as exc:
+        pytest.fail(f"cannot start dynalite for the verify tests: {exc}")
+    yield server
+    server.stop()
+
+
+RegionFactory = Callable[..., LocalApi]
+
+
+@pytest.fixture
+def table(dynalite: Dynalite) -> str:
+    return new_table(dynalite.endpoint_url)
+
+
+@pytest.fixture
+def serve_region(dynalite: Dynalite) -> Iterator[RegionFactory]:
+    """Start a local-mode API server answering as `region` over `table`."""
+    started: list[LocalApi] = []
+
+    def serve(region: str, table: str, *, force_unhealthy: bool = False) -> LocalApi:
+        settings = Settings(
+            table_name=table,
+            region=region,
+            endpoint_url=dynalite.endpoint_url,
+            force_unhealthy=force_unhealthy,
+        )
+        data, health = data_client(settings), health_client(settings)
+        api = LocalApi(
+            {
+                "register": make_handler("register", settings, data),
+                "read": make_handler("read", settings, data),
+                "health": make_handler("health", settings, health),
+            },
+            port=0,
+        ).start()
+        started.append(api)
+        return api
+
+    yield serve
+    for api in started:
+        api.stop()
+
+
+@pytest.fixture
+def two_regions(serve_region: RegionFactory, table: str) -> dict[str, LocalApi]:
+    """us-east-1 and us-west-2 over one table (zero-lag stand-in for the global table)."""
+    return {EAST: serve_region(EAST, table), WEST: serve_region(WEST, table)}
