@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -45,6 +46,9 @@ SKIP_ENV = "EPOCH_SKIP_TERRAFORM_GATE"
 INIT_TIMEOUT = 300.0
 VALIDATE_TIMEOUT = 300.0
 PLAN_TIMEOUT = 600.0
+# Terraform and each provider process use more than one core; two stacks at a time
+# keep a 2-core machine busy without thrashing.
+DEFAULT_WORKERS = max(2, min(4, (os.cpu_count() or 2) // 2))
 PLAN_ARGS = ("plan", "-json", "-refresh=false", "-input=false", "-lock=false", "-no-color")
 
 
@@ -70,9 +74,12 @@ class Accepted:
 # Every diagnostic the provider raises on our stacks that the gate accepts.
 ACCEPTED: tuple[Accepted, ...] = ()
 
-# Diagnostics with these summaries name configuration the provider's schema lacks.
-_UNKNOWN_TO_PROVIDER = {"Unsupported argument", "Unsupported block type"}
-_NAMED = re.compile(r'(?:argument|block type) named "(?P<name>[^"]+)"')
+# How Terraform says an argument or block is not in the provider's schema: from
+# JSON configuration (what cdktf writes), and from native syntax.
+_UNKNOWN_TO_PROVIDER = re.compile(
+    r'No argument or block type is named "(?P<json>[^"]+)"'
+    r'|(?:An argument|Blocks of type) (?:named )?"(?P<hcl>[^"]+)"'
+)
 
 
 @dataclass
@@ -93,16 +100,12 @@ class StackVerdict:
 
     def describe(self, diagnostic: Diagnostic) -> str:
         """One line; an unknown argument is named as the bindings-vs-provider gap it is."""
-        match = _NAMED.search(diagnostic.detail)
-        if (
-            diagnostic.summary in _UNKNOWN_TO_PROVIDER
-            and match is not None
-            and self.bindings_version != self.provider_version
-        ):
+        match = _UNKNOWN_TO_PROVIDER.search(diagnostic.detail)
+        if match is not None and self.bindings_version != self.provider_version:
             return (
                 f"{diagnostic.severity}: {diagnostic.address}: bindings {self.bindings_version} "
-                f"{diagnostic.summary.removeprefix('Unsupported ')} {match['name']!r} unknown to "
-                f"provider {self.provider_version}"
+                f"argument {match['json'] or match['hcl']!r} unknown to provider "
+                f"{self.provider_version} ({diagnostic.summary})"
             )
         return diagnostic.line()
 
@@ -160,8 +163,13 @@ class GateReport:
         return [head, *(f"  {v.summary()}" for v in self.verdicts), *accepted]
 
 
+def unavailable_message(error: TerraformError) -> str:
+    """The one line the test command prints when the gate cannot run."""
+    return f"plan gate: {error}; or set {SKIP_ENV}=1 to skip this gate"
+
+
 def start_plan_gate(
-    stacks: Mapping[str, Path], *, workers: int = 2, scratch: Path | None = None
+    stacks: Mapping[str, Path], *, workers: int = DEFAULT_WORKERS, scratch: Path | None = None
 ) -> Future[GateReport]:
     """Start `run_plan_gate` in the background; the future raises TerraformError if unusable."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan-gate")
@@ -171,7 +179,7 @@ def start_plan_gate(
 
 
 def run_plan_gate(
-    stacks: Mapping[str, Path], *, workers: int = 2, scratch: Path | None = None
+    stacks: Mapping[str, Path], *, workers: int = DEFAULT_WORKERS, scratch: Path | None = None
 ) -> GateReport:
     """Judge every stack (label -> synthesized stack folder), `workers` stacks at a time.
 

@@ -414,7 +414,8 @@ class Diagnostic(NamedTuple):
 
     def line(self) -> str:
         detail = " ".join(self.detail.split())
-        return f"{self.severity}: {self.address}: {self.summary}: {detail}"
+        text = f"{self.severity}: {self.address}: {self.summary}"
+        return f"{text}: {detail}" if detail else text
 
 
 def validate_diagnostics(stdout: str, stack_text: str | None = None) -> list[Diagnostic]:
