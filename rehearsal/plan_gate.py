@@ -15,9 +15,11 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,8 +194,20 @@ def run_plan_gate(
     try:
         root.mkdir(parents=True, exist_ok=True)
         cli_config = write_cli_config(mirror, root) if mirror is not None else None
+        # With no mirror every stack would download the provider: share one download
+        # through a plugin cache (unless the caller has one), one init at a time, as
+        # the cache is not safe for concurrent installs.
+        plugin_cache = None
+        if mirror is None and not os.environ.get("TF_PLUGIN_CACHE_DIR"):
+            plugin_cache = root / "plugin-cache"
+            plugin_cache.mkdir()
+        init_lock: AbstractContextManager[object] = (
+            threading.Lock() if mirror is None else nullcontext()
+        )
         with OfflineSts() as sts:
-            env = terraform_env(cli_config, extra={"AWS_ENDPOINT_URL_STS": sts.url})
+            env = terraform_env(
+                cli_config, plugin_cache=plugin_cache, extra={"AWS_ENDPOINT_URL_STS": sts.url}
+            )
             # Identical stacks (the remote-state stack of most variants) are judged once.
             first: dict[str, str] = {}
             for label in stacks:
@@ -204,7 +218,7 @@ def run_plan_gate(
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
                 futures = {
                     label: pool.submit(
-                        judge_stack, label, stacks[label], root, terraform, mirror, env
+                        judge_stack, label, stacks[label], root, terraform, mirror, env, init_lock
                     )
                     for label in order
                 }
@@ -232,6 +246,7 @@ def judge_stack(
     terraform: TerraformCli,
     mirror: ProviderMirror | None,
     env: Mapping[str, str],
+    init_lock: AbstractContextManager[object] | None = None,
 ) -> StackVerdict:
     """init, validate, then (when validation found no error) plan one stack's scratch copy."""
     verdict = StackVerdict(label=label)
@@ -253,7 +268,8 @@ def judge_stack(
         return result
 
     try:
-        init = step("init", ("init", "-input=false", "-no-color"), INIT_TIMEOUT)
+        with init_lock or nullcontext():
+            init = step("init", ("init", "-input=false", "-no-color"), INIT_TIMEOUT)
         if init.returncode != 0:
             verdict.failure = f"terraform init failed: {_tail(init)}"
             return verdict
@@ -301,5 +317,9 @@ def _change_summary(stdout: str) -> dict[str, int]:
 
 
 def _tail(result: Result) -> str:
-    text = (result.stderr.strip() or result.stdout.strip()).splitlines()
-    return " | ".join(line.strip() for line in text[-6:] if line.strip())
+    """Terraform's first error and the lines after it (else its last lines), on one line."""
+    text = [line.strip() for line in (result.stderr or result.stdout).splitlines()]
+    text = [line for line in text if line]
+    first = next((i for i, line in enumerate(text) if line.startswith("Error:")), None)
+    shown = text[first : first + 4] if first is not None else text[-4:]
+    return " | ".join(shown)

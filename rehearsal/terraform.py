@@ -29,6 +29,8 @@ INSTALL_HINT = (
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 # A folder holding `registry.terraform.io/hashicorp/aws/<version>/<platform>/`.
 MIRROR_ENV = "EPOCH_TF_PLUGIN_MIRROR"
+# MIRROR_ENV=none: use no mirror, download the pinned provider from the registry.
+NO_MIRROR = "none"
 # Searched after Terraform's own implied local mirror folders.
 EXTRA_MIRROR_DIRS = (Path("/opt/tf-plugins"),)
 CLI_CONFIG_NAME = "terraform.rc"
@@ -157,10 +159,13 @@ def find_provider_mirror(
 ) -> ProviderMirror | None:
     """The mirror named by MIRROR_ENV, else the first standard folder holding the provider.
 
-    None means no mirror: Terraform downloads the pinned provider from the registry.
+    None means no mirror (or MIRROR_ENV=none): Terraform downloads the pinned
+    provider from the registry.
     """
     env = os.environ if env is None else env
     named = env.get(MIRROR_ENV, "").strip()
+    if named == NO_MIRROR:
+        return None
     if named:
         root = Path(named).expanduser()
         versions = mirrored_versions(root, platform)

@@ -29,7 +29,7 @@ from rehearsal.plan_gate import (
     start_plan_gate,
     unavailable_message,
 )
-from rehearsal.terraform import TerraformError
+from rehearsal.terraform import MIRROR_ENV, PROVIDER, TerraformError, find_terraform
 from tests.infra.conftest import VARIANTS, Synthesized
 from tests.infra.test_terraform_core import load_errors
 
@@ -149,3 +149,26 @@ def test_gate_without_terraform_says_how_to_install_it(
     assert "\n" not in message
     assert "Terraform CLI not found on PATH: install Terraform >= 1.10" in message
     assert f"{SKIP_ENV}=1" in message
+
+
+def test_gate_reports_a_provider_that_cannot_be_installed(
+    default_app: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    skip_if_opted_out()
+    try:
+        platform = find_terraform().platform
+    except TerraformError as error:
+        pytest.fail(unavailable_message(error), pytrace=False)
+    # A mirror that lists the provider but holds no executable.
+    mirror = tmp_path / "mirror"
+    (mirror / PROVIDER / "5.100.0" / platform).mkdir(parents=True)
+    monkeypatch.setenv(MIRROR_ENV, str(mirror))
+    report = run_plan_gate(
+        {"default/remote-state": default_app.stack_dir("remote-state")},
+        scratch=tmp_path / "scratch",
+    )
+    assert report.mirror == str(mirror)
+    (problem,) = report.problems()
+    assert problem.startswith(
+        "default/remote-state: terraform init failed: Error: Failed to install provider"
+    ), problem

@@ -94,6 +94,11 @@ def test_mirror_env_override_without_the_provider_is_an_error(tmp_path: Path) ->
     assert str(raised.value).startswith(f"{tf.MIRROR_ENV}={tmp_path} holds no {tf.PROVIDER}/")
 
 
+def test_mirror_env_none_means_the_registry(tmp_path: Path) -> None:
+    mirror_with(tmp_path / ".terraform.d" / "plugins", "5.100.0")
+    assert tf.find_provider_mirror(PLATFORM, {tf.MIRROR_ENV: "none", "HOME": str(tmp_path)}) is None
+
+
 def test_standard_plugin_dirs_are_searched(tmp_path: Path) -> None:
     root = mirror_with(tmp_path / ".terraform.d" / "plugins", "5.100.0")
     env = {"HOME": str(tmp_path), "XDG_DATA_DIRS": str(tmp_path / "none")}
