@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import threading
 import time
@@ -148,13 +149,17 @@ class GateReport:
     mirror: str
     verdicts: tuple[StackVerdict, ...]
     seconds: float
+    # CPU time of the Terraform processes and their providers (and of any other
+    # child process of this one that ended meanwhile).
+    cpu_seconds: float
 
     def problems(self) -> list[str]:
         return [line for verdict in self.verdicts for line in verdict.problems()]
 
     def lines(self) -> list[str]:
         head = (
-            f"plan gate: {len(self.verdicts)} stacks in {self.seconds:.1f} s wall "
+            f"plan gate: {len(self.verdicts)} stacks in {self.seconds:.1f} s wall, "
+            f"{self.cpu_seconds:.0f} s CPU "
             f"(Terraform {self.terraform}, provider from {self.mirror})"
         )
         accepted = [
@@ -188,6 +193,7 @@ def run_plan_gate(
     Scratch copies go under `scratch` (kept) or a temporary folder (removed).
     """
     started = time.monotonic()
+    cpu_before = _children_cpu()
     terraform = find_terraform()
     mirror = find_provider_mirror(terraform.platform)
     root = scratch or scratch_folder("epoch-plan-gate-")
@@ -236,6 +242,7 @@ def run_plan_gate(
         mirror=str(mirror.root) if mirror is not None else "the registry (no local mirror)",
         verdicts=verdicts,
         seconds=time.monotonic() - started,
+        cpu_seconds=_children_cpu() - cpu_before,
     )
 
 
@@ -287,6 +294,11 @@ def judge_stack(
     except (TerraformError, ValueError) as error:
         verdict.failure = f"{type(error).__name__}: {error}"
     return verdict
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _fingerprint(stack_dir: Path) -> str:
