@@ -15,7 +15,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -494,10 +494,6 @@ def address_at_line(stack_text: str | None, line: int) -> str | None:
     if len(keys) < wanted:
         return None
     return _ADDRESSED[section] + ".".join(keys[1:wanted])
-
-
-def count(diagnostics: Iterable[Diagnostic], severity: str) -> int:
-    return sum(1 for d in diagnostics if d.severity == severity)
 
 
 def scratch_folder(prefix: str) -> Path:
