@@ -35,8 +35,6 @@ from tests.infra.test_terraform_core import load_errors
 
 STACKS = ("remote-state", "epoch-register")
 
-pytestmark = pytest.mark.slow
-
 
 def gate_stacks(apps: dict[str, Synthesized]) -> dict[str, Path]:
     """label (variant/stack) -> synthesized stack folder, for every stack of every variant."""
@@ -59,6 +57,7 @@ def plan_gate(synthesized_apps: dict[str, Synthesized]) -> GateReport:
         pytest.fail(unavailable_message(error), pytrace=False)
 
 
+@pytest.mark.slow
 def test_every_stack_validates_and_plans_cleanly(
     plan_gate: GateReport, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -91,6 +90,7 @@ def broken_remote_state(default_app: Synthesized, folder: Path) -> Path:
     return stack_dir
 
 
+@pytest.mark.slow
 def test_gate_catches_provider_errors_the_earlier_gates_let_through(
     default_app: Synthesized, tmp_path: Path
 ) -> None:
