@@ -52,6 +52,11 @@ PLAN_TIMEOUT = 600.0
 # Terraform and each provider process use more than one core; two stacks at a time
 # keep a 2-core machine busy without thrashing.
 DEFAULT_WORKERS = max(2, min(4, (os.cpu_count() or 2) // 2))
+# Go's garbage collector target for Terraform and the provider processes it starts
+# (they inherit its environment): loading the AWS provider's schema allocates a
+# lot, and 400 instead of Go's default 100 cut a root stack's plan from about 11
+# to 8 CPU seconds for about 150 MB more per process. A GOGC of the caller wins.
+GOGC = "400"
 PLAN_ARGS = ("plan", "-json", "-refresh=false", "-input=false", "-lock=false", "-no-color")
 
 
@@ -211,9 +216,8 @@ def run_plan_gate(
             threading.Lock() if mirror is None else nullcontext()
         )
         with OfflineSts() as sts:
-            env = terraform_env(
-                cli_config, plugin_cache=plugin_cache, extra={"AWS_ENDPOINT_URL_STS": sts.url}
-            )
+            extra = {"AWS_ENDPOINT_URL_STS": sts.url, "GOGC": os.environ.get("GOGC", GOGC)}
+            env = terraform_env(cli_config, plugin_cache=plugin_cache, extra=extra)
             # Identical stacks (the remote-state stack of most variants) are judged once.
             first: dict[str, str] = {}
             for label in stacks:

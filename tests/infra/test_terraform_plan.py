@@ -172,3 +172,13 @@ def test_gate_reports_a_provider_that_cannot_be_installed(
     assert problem.startswith(
         "default/remote-state: terraform init failed: Error: Failed to install provider"
     ), problem
+
+
+def test_the_opt_out_variable_skips_the_gate_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SKIP_ENV, "1")
+    with pytest.raises(pytest.skip.Exception, match=rf"^{SKIP_ENV}=1: the Terraform plan gate"):
+        skip_if_opted_out()
+    monkeypatch.setenv(SKIP_ENV, "0")
+    skip_if_opted_out()
