@@ -219,9 +219,10 @@ def run_plan_gate(
             extra = {"AWS_ENDPOINT_URL_STS": sts.url, "GOGC": os.environ.get("GOGC", GOGC)}
             env = terraform_env(cli_config, plugin_cache=plugin_cache, extra=extra)
             # Identical stacks (the remote-state stack of most variants) are judged once.
+            fingerprints = {label: _fingerprint(path) for label, path in stacks.items()}
             first: dict[str, str] = {}
-            for label in stacks:
-                first.setdefault(_fingerprint(stacks[label]), label)
+            for label, fingerprint in fingerprints.items():
+                first.setdefault(fingerprint, label)
             unique = set(first.values())
             # Largest stacks first, so the last one to start is a short one.
             order = sorted(unique, key=lambda label: -(stacks[label] / STACK_FILE).stat().st_size)
@@ -234,9 +235,8 @@ def run_plan_gate(
                 }
                 judged = {label: future.result() for label, future in futures.items()}
             verdicts = tuple(
-                judged[label] if label in unique else _shared(judged[original], label)
-                for label in stacks
-                for original in (first[_fingerprint(stacks[label])],)
+                judged[label] if label in unique else _shared(judged[first[fingerprint]], label)
+                for label, fingerprint in fingerprints.items()
             )
     finally:
         if scratch is None:

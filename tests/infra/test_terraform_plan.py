@@ -59,7 +59,9 @@ def plan_gate(synthesized_apps: dict[str, Synthesized]) -> GateReport:
 
 @pytest.mark.slow
 def test_every_stack_validates_and_plans_cleanly(
-    plan_gate: GateReport, capsys: pytest.CaptureFixture[str]
+    plan_gate: GateReport,
+    synthesized_apps: dict[str, Synthesized],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with capsys.disabled():
         print("\n" + "\n".join(plan_gate.lines()))
@@ -67,6 +69,15 @@ def test_every_stack_validates_and_plans_cleanly(
     assert {v.label for v in plan_gate.verdicts} == {
         f"{variant}/{stack}" for variant in VARIANTS for stack in STACKS
     }
+    # A stack judged through another's verdict must be byte-identical to it.
+    stacks = gate_stacks(synthesized_apps)
+    judged = {v.label for v in plan_gate.verdicts if not v.same_as}
+    for verdict in plan_gate.verdicts:
+        if verdict.same_as:
+            assert verdict.same_as in judged
+            for path in stacks[verdict.label].rglob("*"):
+                twin = stacks[verdict.same_as] / path.relative_to(stacks[verdict.label])
+                assert path.is_dir() or path.read_bytes() == twin.read_bytes(), path
     for verdict in plan_gate.verdicts:
         # A plan that planned nothing would prove nothing.
         assert verdict.planned["add"] > 0, verdict.label
