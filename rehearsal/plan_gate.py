@@ -287,6 +287,8 @@ def judge_stack(
         validate = step("validate", ("validate", "-json", "-no-color"), VALIDATE_TIMEOUT)
         verdict.diagnostics.extend(validate_diagnostics(validate.stdout, stack_text))
         if any(d.severity == "error" for d in verdict.diagnostics):
+            # Even an accepted error leaves the stack unplanned, which must not pass.
+            verdict.failure = "terraform plan not run: terraform validate reported errors"
             return verdict
         plan = step("plan", PLAN_ARGS, PLAN_TIMEOUT)
         found = plan_diagnostics(plan.stdout, stack_text)
