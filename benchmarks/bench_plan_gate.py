@@ -1,0 +1,48 @@
+"""Print the plan gate's wall and CPU time over the test session's settings variants.
+
+Usage (from the project root): pipenv run python -m benchmarks.bench_plan_gate [--workers N ...]
+
+Synthesizes the 4 variants the tests use, then runs the Terraform plan gate
+(`rehearsal.plan_gate`) once per worker count, printing each run's report:
+per-stack init/validate/plan times and the gate's wall and CPU seconds.
+Figures, not assertions: timings on a shared machine vary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from epoch_constructs.app import synth_to
+from epoch_settings import load_settings
+from rehearsal.plan_gate import DEFAULT_WORKERS, run_plan_gate
+from tests.infra.conftest import VARIANTS
+
+STACKS = ("remote-state", "epoch-register")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[DEFAULT_WORKERS])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        stacks = {}
+        for name, path in VARIANTS.items():
+            outdir = Path(out) / name / "cdktf.out"
+            synth_to(load_settings(path), outdir)
+            stacks.update({f"{name}/{stack}": outdir / "stacks" / stack for stack in STACKS})
+        print(f"synth of {len(VARIANTS)} variants: {time.perf_counter() - started:.1f} s")
+        for workers in args.workers:
+            report = run_plan_gate(stacks, workers=workers)
+            print(f"--- workers={workers}, load average {os.getloadavg()[0]:.1f}")
+            print("\n".join(report.lines()))
+            if report.problems():
+                print("\n".join(["problems:", *report.problems()]))
+
+
+if __name__ == "__main__":
+    main()
