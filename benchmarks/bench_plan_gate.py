@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from epoch_constructs.app import synth_to
+from epoch_app.app import synth_to
 from epoch_settings import load_settings
 from rehearsal.plan_gate import DEFAULT_WORKERS, run_plan_gate
 from tests.infra.conftest import VARIANTS

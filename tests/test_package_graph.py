@@ -18,6 +18,8 @@ LAYERS = {
     "epoch_constructs": 3,
     "remote_state": 3,
     "epoch_app": 4,
+    # Runs synthesized stacks through Terraform; synthesizes through main.py.
+    "rehearsal": 5,
 }
 OUTSIDE = {"tests", "benchmarks", "node_modules", "cdktf.out", "imports", ".gen"}
 
