@@ -1,0 +1,122 @@
+"""Slow, independent gates run in the background while the other tests run.
+
+A gate's slow work (a checkov run, mypy, Terraform over the synthesized output,
+a synthesis in a subprocess) runs once per session on a worker thread; its
+test awaits the result and asserts on it exactly as if it had run the work
+itself. The work is mostly subprocesses, so it uses the second core while the
+in-process tests use the first.
+
+Plugging in a gate (e.g. a Terraform `validate`/`plan` gate):
+
+    PLAN = Gate("terraform plan", plan_every_stack, after_synth=True)
+
+    @pytest.mark.background(PLAN)
+    def test_plan_is_clean() -> None:
+        assert PLAN.result().errors == []
+
+- `work` takes its own scratch folder (removed when the session ends) and,
+  with `after_synth=True`, the synthesized apps (`dict[name, Synthesized]`)
+  and their common output folder. It must not change shared state: it writes
+  only below its scratch folder.
+- The `background` mark makes the session start the gate early: when
+  collection ends, or right after the session's synthesis for `after_synth`
+  gates. Marked tests run at the end of the session, so the work has had the
+  whole session to finish. A gate no collected test marks never runs.
+- An exception in `work` is raised again by `result()`, in the test.
+- `EPOCH_TEST_WORKERS` sets the number of worker threads (default: one per
+  core beyond the first, at least one).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+WORKERS_ENV_VAR = "EPOCH_TEST_WORKERS"
+
+
+def _workers() -> int:
+    configured = os.environ.get(WORKERS_ENV_VAR)
+    if configured:
+        return max(1, int(configured))
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class Gate(Generic[T]):
+    """One gate's slow work, done once per session (see the module docstring)."""
+
+    def __init__(self, name: str, work: Callable[..., T], *, after_synth: bool = False) -> None:
+        self.name = name
+        self.work = work
+        self.after_synth = after_synth
+        self._future: Future[T] | None = None
+
+    def start(self, runner: Runner, *args: Any) -> None:
+        if self._future is None:
+            scratch = Path(
+                tempfile.mkdtemp(prefix=f"{self.name.replace(' ', '-')}-", dir=runner.tmp)
+            )
+            self._future = runner.submit(self.work, scratch, *args)
+
+    def result(self) -> T:
+        """The work's result, waiting for it; the work's exception if it raised."""
+        if self._future is None:
+            if self.after_synth:
+                raise RuntimeError(
+                    f"gate {self.name!r} was not started: mark its test "
+                    "@pytest.mark.background(...) and request the synthesized_apps fixture"
+                )
+            self.start(runner())  # its test was not marked: run the work now
+        assert self._future is not None
+        return self._future.result()
+
+
+class Runner:
+    """The session's worker threads, and the gates waiting for synthesis."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="gate")
+        self._after_synth: list[Gate[Any]] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="epoch-gates-"))
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        return self._executor.submit(fn, *args)
+
+    def start(self, gates: Iterable[Gate[Any]]) -> None:
+        """Start the gates that need nothing; keep the others until `synthesized`."""
+        for gate in gates:
+            if gate.after_synth:
+                self._after_synth.append(gate)
+            else:
+                gate.start(self)
+
+    def synthesized(self, apps: dict[str, Any], root: Path) -> None:
+        for gate in self._after_synth:
+            gate.start(self, apps, root)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_RUNNER: list[Runner] = []
+
+
+def runner() -> Runner:
+    """The session's runner, created on first use."""
+    if not _RUNNER:
+        _RUNNER.append(Runner())
+    return _RUNNER[0]
+
+
+def shutdown() -> None:
+    """End the session's runner, if one was created."""
+    if _RUNNER:
+        _RUNNER.pop().shutdown()
