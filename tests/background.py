@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -42,7 +43,7 @@ T = TypeVar("T")
 WORKERS_ENV_VAR = "EPOCH_TEST_WORKERS"
 
 
-def _workers() -> int:
+def workers() -> int:
     configured = os.environ.get(WORKERS_ENV_VAR)
     if configured:
         return max(1, int(configured))
@@ -57,13 +58,22 @@ class Gate(Generic[T]):
         self.work = work
         self.after_synth = after_synth
         self._future: Future[T] | None = None
+        self.seconds: float | None = None  # how long the work ran
+
+    def _timed(self, *args: Any) -> T:
+        start = time.perf_counter()
+        try:
+            return self.work(*args)
+        finally:
+            self.seconds = time.perf_counter() - start
 
     def start(self, runner: Runner, *args: Any) -> None:
         if self._future is None:
             scratch = Path(
                 tempfile.mkdtemp(prefix=f"{self.name.replace(' ', '-')}-", dir=runner.tmp)
             )
-            self._future = runner.submit(self.work, scratch, *args)
+            runner.started.append(self)
+            self._future = runner.submit(self._timed, scratch, *args)
 
     def result(self) -> T:
         """The work's result, waiting for it; the work's exception if it raised."""
@@ -82,8 +92,9 @@ class Runner:
     """The session's worker threads, and the gates waiting for synthesis."""
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="gate")
+        self._executor = ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="gate")
         self._after_synth: list[Gate[Any]] = []
+        self.started: list[Gate[Any]] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="epoch-gates-"))
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -101,6 +112,15 @@ class Runner:
         for gate in self._after_synth:
             gate.start(self, apps, root)
 
+    def report(self) -> list[str]:
+        """One line per gate started: how long its work ran."""
+        return [
+            f"{gate.name}: {gate.seconds:.1f} s"
+            if gate.seconds is not None
+            else f"{gate.name}: not finished"
+            for gate in self.started
+        ]
+
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -116,7 +136,10 @@ def runner() -> Runner:
     return _RUNNER[0]
 
 
-def shutdown() -> None:
-    """End the session's runner, if one was created."""
-    if _RUNNER:
-        _RUNNER.pop().shutdown()
+def shutdown() -> list[str]:
+    """End the session's runner, if one was created; its `report`."""
+    if not _RUNNER:
+        return []
+    done = _RUNNER.pop()
+    done.shutdown()
+    return done.report()

@@ -19,6 +19,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 fast_bindings.install()
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_REPORT = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture(scope="session")
@@ -42,4 +43,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    background.shutdown()
+    session.config.stash[_REPORT] = background.shutdown()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = terminalreporter.config.stash.get(_REPORT, [])
+    if lines:
+        terminalreporter.write_sep("-", f"background gates ({background.workers()} worker(s))")
+        for line in lines:
+            terminalreporter.write_line(line)
