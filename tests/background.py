@@ -3,8 +3,8 @@
 A gate's slow work (a checkov run, mypy, Terraform over the synthesized output,
 a synthesis in a subprocess) runs once per session on a worker thread; its
 test awaits the result and asserts on it exactly as if it had run the work
-itself. The work is mostly subprocesses, so it uses the second core while the
-in-process tests use the first.
+itself. The work is mostly subprocesses, so it runs on the other core(s)
+while the in-process tests run.
 
 Plugging in a gate (e.g. a Terraform `validate`/`plan` gate):
 
@@ -17,14 +17,17 @@ Plugging in a gate (e.g. a Terraform `validate`/`plan` gate):
 - `work` takes its own scratch folder (removed when the session ends) and,
   with `after_synth=True`, the synthesized apps (`dict[name, Synthesized]`)
   and their common output folder. It must not change shared state: it writes
-  only below its scratch folder.
+  only below its scratch folder, and it does not call into jsii (the kernel
+  connection is not thread-safe; read the synthesized files instead).
 - The `background` mark makes the session start the gate early: when
   collection ends, or right after the session's synthesis for `after_synth`
   gates. Marked tests run at the end of the session, so the work has had the
   whole session to finish. A gate no collected test marks never runs.
 - An exception in `work` is raised again by `result()`, in the test.
 - `EPOCH_TEST_WORKERS` sets the number of worker threads (default: one per
-  core beyond the first, at least one).
+  core; with the in-process tests that oversubscribes the cores a little,
+  which measured faster than one worker fewer on 2 cores: the gates' work
+  and the service tests both wait on other processes part of the time).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def workers() -> int:
     configured = os.environ.get(WORKERS_ENV_VAR)
     if configured:
         return max(1, int(configured))
-    return max(1, (os.cpu_count() or 2) - 1)
+    return max(1, os.cpu_count() or 1)
 
 
 class Gate(Generic[T]):
