@@ -29,9 +29,14 @@ VARIANTS: dict[str, Path] = {
 }
 
 
-def provider_modules_loaded() -> int:
+def provider_modules_loaded() -> list[str]:
+    """The provider submodules in this process (not `_jsii`, not publication's `_private`)."""
     prefix = f"{fast_bindings.PACKAGE}."
-    return sum(1 for name in sys.modules if name.startswith(prefix))
+    return sorted(
+        name
+        for name in sys.modules
+        if name.startswith(prefix) and "." not in name[len(prefix) :] and name != f"{prefix}_jsii"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -51,7 +56,10 @@ def main(argv: list[str]) -> int:
 
     for name, path in VARIANTS.items():
         synth_to(load_settings(path), args.outroot / name / "cdktf.out")
-    report = {"fast": fast_bindings.is_installed(), "provider_modules": provider_modules_loaded()}
+    report = {
+        "fast": fast_bindings.is_installed(),
+        "provider_modules": len(provider_modules_loaded()),
+    }
     print(json.dumps(report))
     return 0
 
