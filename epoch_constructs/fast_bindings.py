@@ -103,15 +103,25 @@ def is_installed() -> bool:
     return package is not None and bool(getattr(package, "__epoch_fast_bindings__", False))
 
 
+def _flushed() -> bool:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # e.g. a closed pipe
+        return False
+    return True
+
+
 def exit_now(code: int) -> NoReturn:
-    """Flush the output, run the exit handlers, end the process without teardown."""
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    # Stops the jsii kernel (Node) and removes its temporary files, as a normal exit does.
+    """Flush the output, run the exit handlers, end the process without teardown.
+
+    Output that cannot be flushed turns exit code 0 into 120, as at a normal exit.
+    """
+    flushed = _flushed()
+    # CPython's own exit step: jsii stops its Node kernel and removes its temporary files.
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(code)
+    flushed = _flushed() and flushed
+    os._exit(code if flushed or code != 0 else 120)
 
 
 def run_and_exit(main: Callable[[list[str]], int], argv: list[str]) -> NoReturn:
