@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     gates = {id(gate): gate for item in session.items for gate in _gates(item)}
-    if gates:
+    if gates and not session.config.option.collectonly:
         background.runner().start(gates.values())
 
 
