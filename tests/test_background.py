@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.background import Gate, runner
+from tests.background import GATE_NICENESS, Gate, runner
 
 
 def fail(_scratch: Path) -> int:
@@ -31,3 +32,9 @@ def test_an_after_synth_gate_never_started_says_how_to_start_it() -> None:
     gate = Gate("late", lambda *_args: 1, after_synth=True)
     with pytest.raises(RuntimeError, match="was not started"):
         gate.result()
+
+
+def test_gate_work_runs_at_lower_priority() -> None:
+    gate = Gate("niceness", lambda _scratch: os.getpriority(os.PRIO_PROCESS, 0))
+    # 19 is the lowest priority there is.
+    assert gate.result() == min(19, os.getpriority(os.PRIO_PROCESS, 0) + GATE_NICENESS)
