@@ -12,6 +12,7 @@ from pathlib import Path
 # jsii prints a Node end-of-life banner on Node 20 at every start; it is not ours to show.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from epoch_app import fast_bindings
 from epoch_settings import SettingsError
 from epoch_settings.loader import settings_from_environment
 
@@ -38,4 +39,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    fast_bindings.install()
+    fast_bindings.run_and_exit(main, sys.argv[1:])

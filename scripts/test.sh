@@ -20,4 +20,5 @@ if [ ! -x node_modules/.bin/dynalite ] || [ package-lock.json -nt node_modules/.
   npm ci --no-audit --no-fund --loglevel=error
 fi
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
-exec python -m pytest "$@"
+# pytest in-process, then the process ends without interpreter teardown (as main.py does).
+exec python -c 'import pytest; from epoch_app.fast_bindings import exit_now; exit_now(int(pytest.main()))' "$@"

@@ -1,7 +1,9 @@
 """Synthesize each settings variant once per test session and share the output.
 
-The AWS provider bindings take many seconds to import; every infra test reads
-from these few synthesized apps instead of synthesizing again.
+Synthesis takes seconds (the jsii kernel loads the AWS provider assembly);
+every infra test reads from these few synthesized apps instead of synthesizing
+again. Right after synthesis, the background gates that read the output start
+(tests/background.py).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any
 import pytest
 
 from epoch_settings import Settings, load_settings
-from tests.conftest import PROJECT_ROOT
+from tests import background
+from tests.infra.variants import VARIANTS
 
-SETTINGS_DIR = Path(__file__).resolve().parent / "settings"
+__all__ = ["VARIANTS", "Synthesized"]
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,6 @@ class Synthesized:
         return found
 
 
-# name -> settings file (the default deployment is the checked-in settings.toml).
-VARIANTS: dict[str, Path] = {
-    "default": PROJECT_ROOT / "settings.toml",
-    "three_regions": SETTINGS_DIR / "three_regions.toml",
-    "weighted_records": SETTINGS_DIR / "weighted_records.toml",
-    "latency_on_demand_eu": SETTINGS_DIR / "latency_on_demand_eu.toml",
-    "deploy_role": SETTINGS_DIR / "deploy_role.toml",
-}
-
-
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One folder holding every variant's output, so whole-output scans run once."""
@@ -75,6 +68,7 @@ def synthesized_apps(synth_root: Path) -> dict[str, Synthesized]:
         outdir = synth_root / name / "cdktf.out"
         synth_to(settings, outdir)
         apps[name] = Synthesized(name=name, settings=settings, outdir=outdir)
+    background.runner().synthesized(apps, synth_root)
     return apps
 
 

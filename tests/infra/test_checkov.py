@@ -2,7 +2,8 @@
 
 A file checkov cannot parse is reported as a parsing error, not a failure, so
 the gate also insists on zero parsing errors and on checks having run.
-Skips live in .checkov.yaml, each with its reason.
+Skips live in .checkov.yaml, each with its reason. The checkov runs are
+background gates (tests/background.py): they start right after synthesis.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.background import Gate
 from tests.conftest import PROJECT_ROOT
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import is_key_policy
@@ -53,11 +57,36 @@ def run_checkov(directory: Path, *extra: str) -> dict[str, Any]:
     return report
 
 
-def test_checkov_passes_with_zero_failures(
-    synthesized_apps: dict[str, Synthesized], synth_root: Path
-) -> None:
+def scan_every_variant(
+    _scratch: Path, _apps: dict[str, Synthesized], synth_root: Path
+) -> dict[str, Any]:
     # One run over every variant's output (they share one parent folder).
-    report = run_checkov(synth_root, "--config-file", str(CONFIG))
+    return run_checkov(synth_root, "--config-file", str(CONFIG))
+
+
+def scan_key_policy_checks(
+    _scratch: Path, apps: dict[str, Synthesized], _synth_root: Path
+) -> dict[str, Any]:
+    return run_checkov(apps["default"].outdir, "--check", ",".join(sorted(KEY_POLICY_CHECKS)))
+
+
+def scan_insecure_bucket(scratch: Path) -> dict[str, Any]:
+    stack = scratch / "stacks" / "insecure"
+    stack.mkdir(parents=True)
+    (stack / "cdk.tf.json").write_text(
+        json.dumps({"resource": {"aws_s3_bucket": {"plain": {"bucket": "plain-bucket"}}}})
+    )
+    return run_checkov(scratch, "--config-file", str(CONFIG))
+
+
+EVERY_VARIANT = Gate("checkov", scan_every_variant, after_synth=True)
+KEY_POLICY = Gate("checkov key-policy checks", scan_key_policy_checks, after_synth=True)
+INSECURE_BUCKET = Gate("checkov insecure bucket", scan_insecure_bucket)
+
+
+@pytest.mark.background(EVERY_VARIANT)
+def test_checkov_passes_with_zero_failures(synthesized_apps: dict[str, Synthesized]) -> None:
+    report = EVERY_VARIANT.result()
     summary = report["summary"]
     failed = [
         f"{c['check_id']} {c['file_path']} {c['resource']}: {c['check_name']}"
@@ -71,20 +100,17 @@ def test_checkov_passes_with_zero_failures(
         assert any(path.startswith(f"/{name}/") for path in scanned), f"{name} was not scanned"
 
 
+@pytest.mark.background(KEY_POLICY)
 def test_key_policy_checks_fire_only_on_key_policies(default_app: Synthesized) -> None:
-    report = run_checkov(default_app.outdir, "--check", ",".join(sorted(KEY_POLICY_CHECKS)))
+    report = KEY_POLICY.result()
     failed = report.get("results", {}).get("failed_checks", [])
     assert failed, "expected the key-policy checks to run and flag the key policies"
     resources = {c["resource"] for c in failed}
     assert all(is_key_policy(r) for r in resources), resources
 
 
-def test_gate_fails_on_an_insecure_bucket(tmp_path: Path) -> None:
+@pytest.mark.background(INSECURE_BUCKET)
+def test_gate_fails_on_an_insecure_bucket() -> None:
     # The gate can fail: an unencrypted, unversioned bucket is flagged.
-    stack = tmp_path / "stacks" / "insecure"
-    stack.mkdir(parents=True)
-    (stack / "cdk.tf.json").write_text(
-        json.dumps({"resource": {"aws_s3_bucket": {"plain": {"bucket": "plain-bucket"}}}})
-    )
-    report = run_checkov(tmp_path, "--config-file", str(CONFIG))
+    report = INSECURE_BUCKET.result()
     assert report["summary"]["failed"] > 0

