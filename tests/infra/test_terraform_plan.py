@@ -26,10 +26,10 @@ from rehearsal.plan_gate import (
     Accepted,
     GateReport,
     run_plan_gate,
-    start_plan_gate,
     unavailable_message,
 )
 from rehearsal.terraform import MIRROR_ENV, PROVIDER, TerraformError, find_terraform
+from tests.background import Gate
 from tests.infra.conftest import VARIANTS, Synthesized
 from tests.infra.test_terraform_core import load_errors
 
@@ -48,16 +48,31 @@ def skip_if_opted_out() -> None:
         pytest.skip(f"{SKIP_ENV}=1: the Terraform plan gate is switched off")
 
 
+def plan_every_stack(
+    scratch: Path, apps: dict[str, Synthesized], _synth_root: Path
+) -> GateReport | None:
+    if os.environ.get(SKIP_ENV) == "1":
+        return None
+    return run_plan_gate(gate_stacks(apps), scratch=scratch)
+
+
+# Started right after the session's synthesis, on a background worker (tests/background.py).
+PLAN = Gate("terraform validate + plan", plan_every_stack, after_synth=True)
+
+
 @pytest.fixture(scope="session")
 def plan_gate(synthesized_apps: dict[str, Synthesized]) -> GateReport:
     skip_if_opted_out()
     try:
-        return start_plan_gate(gate_stacks(synthesized_apps)).result()
+        report = PLAN.result()
     except TerraformError as error:
         pytest.fail(unavailable_message(error), pytrace=False)
+    assert report is not None
+    return report
 
 
 @pytest.mark.slow
+@pytest.mark.background(PLAN)
 def test_every_stack_validates_and_plans_cleanly(
     plan_gate: GateReport,
     synthesized_apps: dict[str, Synthesized],
