@@ -198,7 +198,9 @@ class Dynalite:
             admin_client(f"http://{self.host}:{port}", attempts=1).list_tables(Limit=1)
         except (ClientError, BotoCoreError):
             try:
-                code = self._process.wait(2)
+                # It exits by itself once the store fails to open; on a loaded
+                # machine that takes more than a second or two.
+                code = self._process.wait(10)
             except subprocess.TimeoutExpired:
                 code = None
             output = self._output_text()
