@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -88,7 +89,8 @@ def find_terraform(env: Mapping[str, str] | None = None) -> TerraformCli:
         )
         info = json.loads(completed.stdout)
         text = str(info["terraform_version"])
-        platform = str(info["platform"])
+        # Only the mirror lookup needs it; a mirror for another platform is not used.
+        platform = str(info.get("platform", "unknown"))
     except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError) as error:
         raise TerraformError(
             f"{found} did not report its version ({type(error).__name__}): {INSTALL_HINT}"
@@ -499,3 +501,21 @@ def address_at_line(stack_text: str | None, line: int) -> str | None:
 def scratch_folder(prefix: str) -> Path:
     """A new temporary folder for workspaces and the CLI config (the caller removes it)."""
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def main() -> int:
+    """`python -m rehearsal.terraform`: one line and exit 1 if Terraform is missing or too old.
+
+    `pipenv run diff|deploy` run it before `npx cdktf`, whose own failure without
+    Terraform is "execvp(3) failed" with the cause in an INFO line.
+    """
+    try:
+        find_terraform()
+    except TerraformError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,5 +3,5 @@
 # the Terraform it will run is there and new enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python scripts/require_terraform.py
+python -m rehearsal.terraform
 exec npx cdktf "$@"

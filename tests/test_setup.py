@@ -80,7 +80,7 @@ def fake_terraform(folder: Path, version: str) -> None:
 def test_diff_and_deploy_without_terraform_stop_in_one_line(tmp_path: Path) -> None:
     result = run_cdktf_wrapper(tmp_path, path="")
     assert result.returncode == 1
-    assert result.stderr.startswith("error: Terraform is not on PATH: install Terraform 1.10")
+    assert result.stderr.startswith("error: Terraform CLI not found on PATH: install Terraform >= 1.10")
     assert len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "npx-ran").exists()
 
@@ -90,8 +90,9 @@ def test_diff_and_deploy_with_an_old_terraform_stop_in_one_line(tmp_path: Path) 
     result = run_cdktf_wrapper(tmp_path, path=str(tmp_path / "old"))
     assert result.returncode == 1
     assert result.stderr == (
-        f"error: {tmp_path / 'old' / 'terraform'} is Terraform 1.9.8: install Terraform 1.10 "
-        "or newer (https://developer.hashicorp.com/terraform/install)\n"
+        f"error: Terraform 1.9.8 at {tmp_path / 'old' / 'terraform'} is too old: "
+        "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install) "
+        "and put `terraform` on PATH\n"
     )
     assert not (tmp_path / "npx-ran").exists()
 
