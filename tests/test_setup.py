@@ -80,7 +80,9 @@ def fake_terraform(folder: Path, version: str) -> None:
 def test_diff_and_deploy_without_terraform_stop_in_one_line(tmp_path: Path) -> None:
     result = run_cdktf_wrapper(tmp_path, path="")
     assert result.returncode == 1
-    assert result.stderr.startswith("error: Terraform CLI not found on PATH: install Terraform >= 1.10")
+    assert result.stderr.startswith(
+        "error: Terraform CLI not found on PATH: install Terraform >= 1.10"
+    )
     assert len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "npx-ran").exists()
 
