@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterator
 from functools import cached_property
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -60,18 +60,6 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-# Where Route 53 can run health checkers (HealthCheckConfig.Regions); at least 3 must be chosen.
-HEALTH_CHECKER_REGIONS = (
-    "us-east-1",
-    "us-west-1",
-    "us-west-2",
-    "eu-west-1",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-northeast-1",
-    "sa-east-1",
-)
-HEALTH_CHECKER_REGIONS_MIN = 3
 
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
 AppName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")]
@@ -88,6 +76,7 @@ def _array_to_tuple(value: object) -> object:
 
 
 RegionTuple = Annotated[tuple[Region, ...], BeforeValidator(_array_to_tuple)]
+# Where Route 53 can run health checkers (HealthCheckConfig.Regions); at least 3 must be chosen.
 CheckerRegion = Literal[
     "us-east-1",
     "us-west-1",
@@ -98,6 +87,8 @@ CheckerRegion = Literal[
     "ap-northeast-1",
     "sa-east-1",
 ]
+HEALTH_CHECKER_REGIONS: tuple[str, ...] = get_args(CheckerRegion)
+HEALTH_CHECKER_REGIONS_MIN = 3
 CheckerRegionTuple = Annotated[
     tuple[CheckerRegion, ...],
     BeforeValidator(_array_to_tuple),

@@ -4,12 +4,14 @@ and the project root for subprocess tests."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from epoch_app import fast_bindings
+from local_api.dynalite import Dynalite, DynaliteError
 from tests import background
 from tests.background import Gate
 
@@ -25,6 +27,18 @@ _REPORT = pytest.StashKey[list[str]]()
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def dynalite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynalite]:
+    """One real dynalite server (HTTP on loopback) for every test that needs a database."""
+    server = Dynalite(Path(tmp_path_factory.mktemp("dynalite")))
+    try:
+        server.start()
+    except DynaliteError as exc:
+        pytest.fail(f"cannot start dynalite for the tests: {exc}")
+    yield server
+    server.stop()
 
 
 def _gates(item: pytest.Item) -> list[Gate[Any]]:

@@ -5,23 +5,11 @@ handlers built for it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from local_api.dynalite import Dynalite, DynaliteError
+from local_api.dynalite import Dynalite
 from tests.service.support import Backend, Service
-
-
-@pytest.fixture(scope="session")
-def dynalite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynalite]:
-    server = Dynalite(Path(tmp_path_factory.mktemp("dynalite")))
-    try:
-        server.start()
-    except DynaliteError as exc:
-        pytest.fail(f"cannot start dynalite for the service tests: {exc}")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -9,27 +9,15 @@ replication lag, and its figures, exist only on AWS.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from handlers.runtime import Settings, data_client, health_client, make_handler
-from local_api.dynalite import Dynalite, DynaliteError
+from local_api.dynalite import Dynalite
 from local_api.server import LocalApi
 from tests.service.support import new_table
 
 EAST, WEST = "us-east-1", "us-west-2"
-
-
-@pytest.fixture(scope="session")
-def dynalite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynalite]:
-    server = Dynalite(Path(tmp_path_factory.mktemp("dynalite")))
-    try:
-        server.start()
-    except DynaliteError as exc:
-        pytest.fail(f"cannot start dynalite for the verify tests: {exc}")
-    yield server
-    server.stop()
 
 
 RegionFactory = Callable[..., LocalApi]
