@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.background import Gate
 from tests.conftest import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
@@ -47,12 +48,16 @@ def run(*command: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[
     )
 
 
-@pytest.fixture
-def bad_workflows(tmp_path: Path) -> Path:
-    folder = tmp_path / "repo" / ".github" / "workflows"
+def write_bad_workflows(root: Path) -> Path:
+    folder = root / "repo" / ".github" / "workflows"
     folder.mkdir(parents=True)
     (folder / "bad.yml").write_text(BAD_WORKFLOW)
     return folder
+
+
+@pytest.fixture
+def bad_workflows(tmp_path: Path) -> Path:
+    return write_bad_workflows(tmp_path)
 
 
 def test_there_are_workflows() -> None:
@@ -112,15 +117,24 @@ def checkov(folder: Path, cwd: Path) -> dict[str, Any]:
     return report
 
 
-def test_checkov_github_actions_checks_pass(tmp_path: Path) -> None:
-    report = checkov(WORKFLOWS, tmp_path)
+# checkov takes several seconds a run: both run on background workers (tests/background.py).
+CHECKOV_WORKFLOWS = Gate("checkov workflows", lambda scratch: checkov(WORKFLOWS, scratch))
+CHECKOV_BAD = Gate(
+    "checkov bad workflow", lambda scratch: checkov(write_bad_workflows(scratch), scratch)
+)
+
+
+@pytest.mark.background(CHECKOV_WORKFLOWS)
+def test_checkov_github_actions_checks_pass() -> None:
+    report = CHECKOV_WORKFLOWS.result()
     assert report["summary"]["parsing_errors"] == 0
     assert report["results"]["failed_checks"] == []
     assert report["summary"]["passed"] > 0  # checks ran
 
 
-def test_checkov_catches_a_bad_workflow(bad_workflows: Path, tmp_path: Path) -> None:
-    report = checkov(bad_workflows, tmp_path)
+@pytest.mark.background(CHECKOV_BAD)
+def test_checkov_catches_a_bad_workflow() -> None:
+    report = CHECKOV_BAD.result()
     failed = {check["check_id"] for check in report["results"]["failed_checks"]}
     # write-all, workflow_dispatch inputs, shell injection
     assert {"CKV2_GHA_1", "CKV_GHA_7", "CKV_GHA_2"} <= failed
