@@ -1,0 +1,663 @@
+"""A WSGI layer in front of the emulator (moto) answering the few calls it lacks or gets wrong.
+
+Every case is one entry of GAPS (printed by the rehearsal, tabled in
+docs/rehearsal.md) and one branch of `EmulatorShims`. The product is never
+changed to please the emulator: only what the emulator says back is patched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One place where the emulator differs from AWS, and what the rehearsal does about it."""
+
+    resource: str
+    call: str
+    emulator: str
+    handling: str
+
+
+GAPS: tuple[Gap, ...] = (
+    Gap(
+        resource="aws_appautoscaling_target",
+        call="application-autoscaling ListTagsForResource / TagResource / UntagResource",
+        emulator="not implemented (HTTP 500); the provider retries until it times out",
+        handling="shim: keeps the tags sent with RegisterScalableTarget/TagResource per "
+        "target ARN and answers the three calls from them",
+    ),
+    Gap(
+        resource="aws_kms_replica_key",
+        call="kms ReplicateKey",
+        emulator="ignores the request's Description, Policy and Tags; the provider waits "
+        "for the tags to appear until it times out",
+        handling="shim: after ReplicateKey, applies them to the new replica with "
+        "UpdateKeyDescription, PutKeyPolicy and TagResource in the replica region",
+    ),
+    Gap(
+        resource="aws_lambda_provisioned_concurrency_config",
+        call="lambda Put/Get/DeleteProvisionedConcurrencyConfig",
+        emulator="not implemented (HTTP 404 for the URL)",
+        handling="shim: keeps each config per function and qualifier and reports it READY "
+        "with the requested concurrency allocated",
+    ),
+    Gap(
+        resource="aws_route53_traffic_policy, aws_route53_traffic_policy_instance",
+        call="route53 Create/Get/List/Delete TrafficPolicy (and Versions), "
+        "Create/Get/Update/List/Delete TrafficPolicyInstance",
+        emulator="not implemented (HTTP 404 for the URLs)",
+        handling="shim: keeps policies (document, versions) and instances and answers "
+        "these calls; an instance is reported Applied at once",
+    ),
+    Gap(
+        resource="aws_s3_bucket_policy (state bucket, TLS-only Deny)",
+        call="s3 PutBucketPolicy, then every object call on the bucket",
+        emulator="evaluates only StringEquals conditions: the Deny on "
+        "aws:SecureTransport=false applies to every request, so the S3 backend gets 403",
+        handling="shim: GetBucketPolicy returns the policy as written; the emulator "
+        "enforces it without the statements that only match plain-HTTP requests "
+        "(the emulator's loopback HTTP stands in for AWS's HTTPS)",
+    ),
+)
+
+_CREDENTIAL_SCOPE = re.compile(
+    r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/"
+)
+_PROVISIONED = re.compile(r"^/2019-09-30/functions/(?P<function>[^/]+)/provisioned-concurrency$")
+_ROUTE53 = "/2013-04-01/"
+_R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
+_PLAIN_HTTP_ONLY = {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def credential_scope(environ: Mapping[str, Any]) -> tuple[str, str]:
+    """(region, service) from a SigV4 Authorization header; ("", "") if unsigned."""
+    match = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    if match is None:
+        return "", ""
+    return match["region"], match["service"]
+
+
+def enforceable_policy(policy: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The bucket policy without statements that only match plain-HTTP requests; None if empty."""
+    statements = policy.get("Statement", [])
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    kept = [s for s in statements if s.get("Condition") != _PLAIN_HTTP_ONLY]
+    if not kept:
+        return None
+    return {**policy, "Statement": kept}
+
+
+@dataclass
+class _Reply:
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.status.startswith("2")
+
+
+class EmulatorShims:
+    """WSGI middleware: answers or completes the calls listed in GAPS, passes the rest on."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._scaling_tags: dict[str, dict[str, str]] = {}
+        self._bucket_policies: dict[str, bytes] = {}
+        self._provisioned: dict[tuple[str, str], dict[str, Any]] = {}
+        self._policies: dict[str, list[dict[str, str]]] = {}
+        self._instances: dict[str, dict[str, str]] = {}
+        self.shimmed_calls: dict[str, int] = {}
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        region, service = credential_scope(environ)
+        if target.startswith("AnyScaleFrontendService."):
+            action = target.split(".", 1)[1]
+            if action in ("ListTagsForResource", "TagResource", "UntagResource"):
+                return self._scaling_tag_call(action, environ, start_response)
+            if action == "RegisterScalableTarget":
+                return self._register_scalable_target(environ, start_response)
+        if target == "TrentService.ReplicateKey":
+            return self._replicate_key(environ, start_response)
+        path = str(environ.get("PATH_INFO", ""))
+        lambda_match = _PROVISIONED.match(path)
+        if lambda_match is not None:
+            return self._provisioned_concurrency(
+                unquote(lambda_match["function"]), environ, start_response
+            )
+        if path.startswith(_ROUTE53 + "trafficpolic"):
+            return self._traffic_policy_call(path[len(_ROUTE53) :], environ, start_response)
+        if service == "s3" and "policy" in parse_qs(
+            str(environ.get("QUERY_STRING", "")), keep_blank_values=True
+        ):
+            return self._bucket_policy_call(environ, start_response)
+        return self._logged(environ, start_response)
+
+    def _logged(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Pass on to the emulator; say which call it refused (its own log shows only the URL)."""
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not status.startswith(("2", "3")):
+                print(
+                    f"emulator answered {status}: {environ.get('REQUEST_METHOD')} "
+                    f"{environ.get('PATH_INFO')} {environ.get('HTTP_X_AMZ_TARGET', '')}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            return start_response(status, headers, exc_info)
+
+        return self._app(environ, start)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.shimmed_calls[name] = self.shimmed_calls.get(name, 0) + 1
+
+    @staticmethod
+    def _read_body(environ: Environ) -> bytes:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body
+
+    def _forward(self, environ: Environ, body: bytes | None = None) -> _Reply:
+        """Call the emulator with `environ` (and a replaced body) and collect its answer."""
+        if body is not None:
+            environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        captured: dict[str, Any] = {}
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"], captured["headers"] = status, headers
+
+        chunks = self._app(environ, start)
+        try:
+            payload = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        return _Reply(captured["status"], captured["headers"], payload)
+
+    @staticmethod
+    def _send(start_response: StartResponse, reply: _Reply) -> list[bytes]:
+        headers = [(k, v) for k, v in reply.headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(reply.body))))
+        start_response(reply.status, headers)
+        return [reply.body]
+
+    @staticmethod
+    def _json(start_response: StartResponse, document: Mapping[str, Any]) -> list[bytes]:
+        body = json.dumps(document).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    # -- application-autoscaling tags ---------------------------------------
+
+    def _register_scalable_target(
+        self, environ: Environ, start_response: StartResponse
+    ) -> list[bytes]:
+        request = json.loads(self._read_body(environ) or b"{}")
+        reply = self._forward(environ)
+        tags = request.get("Tags")
+        if reply.ok and tags:
+            arn = json.loads(reply.body).get("ScalableTargetARN")
+            if arn:
+                self._count("application-autoscaling RegisterScalableTarget tags")
+                with self._lock:
+                    self._scaling_tags.setdefault(arn, {}).update(tags)
+        return self._send(start_response, reply)
+
+    def _scaling_tag_call(
+        self, action: str, environ: Environ, start_response: StartResponse
+    ) -> list[bytes]:
+        request = json.loads(self._read_body(environ) or b"{}")
+        arn = str(request.get("ResourceARN", ""))
+        self._count(f"application-autoscaling {action}")
+        with self._lock:
+            tags = self._scaling_tags.setdefault(arn, {})
+            if action == "TagResource":
+                tags.update(request.get("Tags") or {})
+                return self._json(start_response, {})
+            if action == "UntagResource":
+                for key in request.get("TagKeys") or []:
+                    tags.pop(key, None)
+                return self._json(start_response, {})
+            return self._json(start_response, {"Tags": dict(tags)})
+
+    # -- KMS ReplicateKey ----------------------------------------------------
+
+    def _replicate_key(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
+        request = json.loads(self._read_body(environ) or b"{}")
+        reply = self._forward(environ)
+        if not reply.ok:
+            return self._send(start_response, reply)
+        replica_id = json.loads(reply.body)["ReplicaKeyMetadata"]["KeyId"]
+        region = str(request["ReplicaRegion"])
+        follow_ups: list[tuple[str, dict[str, Any]]] = []
+        if request.get("Description") is not None:
+            follow_ups.append(
+                (
+                    "UpdateKeyDescription",
+                    {"KeyId": replica_id, "Description": request["Description"]},
+                )
+            )
+        if request.get("Policy"):
+            follow_ups.append(
+                (
+                    "PutKeyPolicy",
+                    {"KeyId": replica_id, "PolicyName": "default", "Policy": request["Policy"]},
+                )
+            )
+        if request.get("Tags"):
+            follow_ups.append(("TagResource", {"KeyId": replica_id, "Tags": request["Tags"]}))
+        for action, document in follow_ups:
+            self._count(f"kms ReplicateKey -> {action}")
+            done = self._forward(
+                self._kms_environ(environ, region, action), json.dumps(document).encode()
+            )
+            if not done.ok:
+                return self._send(start_response, done)
+        return self._send(start_response, reply)
+
+    @staticmethod
+    def _kms_environ(environ: Environ, region: str, action: str) -> Environ:
+        authorization = _CREDENTIAL_SCOPE.sub(
+            lambda m: m[0].replace(f"/{m['region']}/", f"/{region}/"),
+            str(environ.get("HTTP_AUTHORIZATION", "")),
+        )
+        return {
+            **environ,
+            "HTTP_X_AMZ_TARGET": f"TrentService.{action}",
+            "HTTP_AUTHORIZATION": authorization,
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/",
+            "QUERY_STRING": "",
+        }
+
+    # -- S3 bucket policy ----------------------------------------------------
+
+    def _bucket_policy_call(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        bucket = str(environ.get("PATH_INFO", "/")).strip("/").split("/", 1)[0]
+        if method == "PUT":
+            body = self._read_body(environ)
+            enforced = enforceable_policy(json.loads(body))
+            self._count("s3 PutBucketPolicy")
+            if enforced is None:
+                # Nothing left for the emulator to enforce: remove any policy it holds.
+                reply = self._forward({**environ, "REQUEST_METHOD": "DELETE"}, b"")
+            else:
+                reply = self._forward(environ, json.dumps(enforced).encode())
+            if reply.ok:
+                with self._lock:
+                    self._bucket_policies[bucket] = body
+                reply = _Reply("204 No Content", [], b"")
+            return self._send(start_response, reply)
+        if method == "DELETE":
+            reply = self._forward(environ)
+            with self._lock:
+                self._bucket_policies.pop(bucket, None)
+            return self._send(start_response, reply)
+        with self._lock:
+            stored = self._bucket_policies.get(bucket)
+        if method == "GET" and stored is not None:
+            self._count("s3 GetBucketPolicy")
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(stored)))],
+            )
+            return [stored]
+        return self._app(environ, start_response)
+
+    # -- Lambda provisioned concurrency --------------------------------------
+
+    def _provisioned_concurrency(
+        self, function: str, environ: Environ, start_response: StartResponse
+    ) -> list[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        query = parse_qs(str(environ.get("QUERY_STRING", "")))
+        key = (
+            function.rsplit(":", 1)[-1] if function.startswith("arn:") else function,
+            query.get("Qualifier", [""])[0],
+        )
+        self._count(f"lambda {method} provisioned-concurrency")
+        with self._lock:
+            if method == "PUT":
+                request = json.loads(self._read_body(environ) or b"{}")
+                wanted = int(request["ProvisionedConcurrentExecutions"])
+                config = {
+                    "RequestedProvisionedConcurrentExecutions": wanted,
+                    "AvailableProvisionedConcurrentExecutions": wanted,
+                    "AllocatedProvisionedConcurrentExecutions": wanted,
+                    "Status": "READY",
+                    "LastModified": time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime()),
+                }
+                self._provisioned[key] = config
+                return self._rest_json(start_response, "202 Accepted", config)
+            config = self._provisioned.get(key)
+            if config is None:
+                error = {
+                    "Type": "User",
+                    "Message": f"No Provisioned Concurrency Config found for {key[0]}:{key[1]}",
+                }
+                return self._rest_json(
+                    start_response,
+                    "404 Not Found",
+                    error,
+                    [("x-amzn-ErrorType", "ProvisionedConcurrencyConfigNotFoundException")],
+                )
+            if method == "DELETE":
+                del self._provisioned[key]
+                start_response("204 No Content", [("Content-Length", "0")])
+                return [b""]
+            return self._rest_json(start_response, "200 OK", config)
+
+    @staticmethod
+    def _rest_json(
+        start_response: StartResponse,
+        status: str,
+        document: Mapping[str, Any],
+        extra: list[tuple[str, str]] | None = None,
+    ) -> list[bytes]:
+        body = json.dumps(document).encode()
+        start_response(
+            status,
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                *(extra or []),
+            ],
+        )
+        return [body]
+
+    # -- Route 53 traffic policies -------------------------------------------
+
+    def _traffic_policy_call(
+        self, path: str, environ: Environ, start_response: StartResponse
+    ) -> list[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        parts = path.strip("/").split("/")
+        self._count(f"route53 {method} {parts[0]}")
+        request = None
+        if method == "POST":
+            body = self._read_body(environ)
+            request = {_local(e.tag): (e.text or "") for e in ET.fromstring(body)} if body else {}
+        with self._lock:
+            if parts[0] == "trafficpolicy":
+                return self._policy(method, parts[1:], request, start_response)
+            if parts[0] == "trafficpolicies":
+                if len(parts) == 1:
+                    return self._xml(
+                        start_response,
+                        "200 OK",
+                        "ListTrafficPoliciesResponse",
+                        self._policy_summaries(),
+                    )
+                versions = self._policies.get(parts[1], [])
+                inner = (
+                    "<TrafficPolicies>"
+                    + "".join(_policy_xml(p) for p in versions)
+                    + "</TrafficPolicies>"
+                )
+                inner += "<IsTruncated>false</IsTruncated><TrafficPolicyVersionMarker/>"
+                inner += "<MaxItems>100</MaxItems>"
+                return self._xml(
+                    start_response, "200 OK", "ListTrafficPolicyVersionsResponse", inner
+                )
+            if parts[0] == "trafficpolicyinstance":
+                return self._instance(method, parts[1:], request, start_response)
+            if parts[0] == "trafficpolicyinstances":
+                inner = (
+                    "<TrafficPolicyInstances>"
+                    + "".join(_instance_xml(i) for i in self._instances.values())
+                    + "</TrafficPolicyInstances>"
+                )
+                inner += "<IsTruncated>false</IsTruncated><MaxItems>100</MaxItems>"
+                return self._xml(
+                    start_response, "200 OK", "ListTrafficPolicyInstancesResponse", inner
+                )
+        return self._r53_error(start_response, "400 Bad Request", "InvalidInput", f"unknown {path}")
+
+    def _policy_summaries(self) -> str:
+        summaries = "".join(
+            "<TrafficPolicySummary>"
+            f"<Id>{pid}</Id><Name>{_esc(v[-1]['Name'])}</Name><Type>{v[-1]['Type']}</Type>"
+            f"<LatestVersion>{v[-1]['Version']}</LatestVersion>"
+            f"<TrafficPolicyCount>{len(v)}</TrafficPolicyCount>"
+            "</TrafficPolicySummary>"
+            for pid, v in self._policies.items()
+            if v
+        )
+        return (
+            f"<TrafficPolicySummaries>{summaries}</TrafficPolicySummaries>"
+            "<IsTruncated>false</IsTruncated><TrafficPolicyIdMarker/><MaxItems>100</MaxItems>"
+        )
+
+    def _policy(
+        self,
+        method: str,
+        parts: list[str],
+        request: dict[str, str] | None,
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        if method == "POST" and not parts:
+            assert request is not None
+            policy_id = str(uuid.uuid4())
+            self._policies[policy_id] = [_new_policy(policy_id, 1, request)]
+            return self._xml(
+                start_response,
+                "201 Created",
+                "CreateTrafficPolicyResponse",
+                _policy_xml(self._policies[policy_id][-1]),
+            )
+        if method == "POST" and len(parts) == 1:
+            assert request is not None
+            versions = self._policies.get(parts[0])
+            if not versions:
+                return self._no_policy(start_response, parts[0])
+            request.setdefault("Name", versions[-1]["Name"])
+            versions.append(_new_policy(parts[0], int(versions[-1]["Version"]) + 1, request))
+            return self._xml(
+                start_response,
+                "201 Created",
+                "CreateTrafficPolicyVersionResponse",
+                _policy_xml(versions[-1]),
+            )
+        versions = self._policies.get(parts[0], []) if parts else []
+        policy = next((p for p in versions if len(parts) > 1 and p["Version"] == parts[1]), None)
+        if policy is None:
+            return self._no_policy(start_response, "/".join(parts))
+        if method == "GET":
+            return self._xml(
+                start_response, "200 OK", "GetTrafficPolicyResponse", _policy_xml(policy)
+            )
+        if method == "POST":
+            assert request is not None
+            policy["Comment"] = request.get("Comment", "")
+            return self._xml(
+                start_response, "200 OK", "UpdateTrafficPolicyCommentResponse", _policy_xml(policy)
+            )
+        if method == "DELETE":
+            in_use = [
+                i
+                for i in self._instances.values()
+                if i["TrafficPolicyId"] == policy["Id"]
+                and i["TrafficPolicyVersion"] == policy["Version"]
+            ]
+            if in_use:
+                return self._r53_error(
+                    start_response,
+                    "400 Bad Request",
+                    "TrafficPolicyInUse",
+                    "a traffic policy instance uses this version",
+                )
+            versions.remove(policy)
+            if not versions:
+                del self._policies[parts[0]]
+            return self._xml(start_response, "200 OK", "DeleteTrafficPolicyResponse", "")
+        return self._no_policy(start_response, "/".join(parts))
+
+    def _instance(
+        self,
+        method: str,
+        parts: list[str],
+        request: dict[str, str] | None,
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        if method == "POST" and not parts:
+            assert request is not None
+            versions = self._policies.get(request.get("TrafficPolicyId", ""), [])
+            policy = next(
+                (p for p in versions if p["Version"] == request.get("TrafficPolicyVersion")), None
+            )
+            if policy is None:
+                return self._no_policy(start_response, str(request.get("TrafficPolicyId")))
+            instance_id = str(uuid.uuid4())
+            self._instances[instance_id] = {
+                "Id": instance_id,
+                "HostedZoneId": request.get("HostedZoneId", ""),
+                "Name": request.get("Name", ""),
+                "TTL": request.get("TTL", "60"),
+                "State": "Applied",
+                "Message": "",
+                "TrafficPolicyId": policy["Id"],
+                "TrafficPolicyVersion": policy["Version"],
+                "TrafficPolicyType": policy["Type"],
+            }
+            return self._xml(
+                start_response,
+                "201 Created",
+                "CreateTrafficPolicyInstanceResponse",
+                _instance_xml(self._instances[instance_id]),
+            )
+        instance = self._instances.get(parts[0]) if parts else None
+        if instance is None:
+            return self._r53_error(
+                start_response,
+                "404 Not Found",
+                "NoSuchTrafficPolicyInstance",
+                f"no traffic policy instance {'/'.join(parts)}",
+            )
+        if method == "GET":
+            return self._xml(
+                start_response,
+                "200 OK",
+                "GetTrafficPolicyInstanceResponse",
+                _instance_xml(instance),
+            )
+        if method == "POST":
+            assert request is not None
+            for field_name in ("TTL", "TrafficPolicyId", "TrafficPolicyVersion"):
+                if field_name in request:
+                    instance[field_name] = request[field_name]
+            return self._xml(
+                start_response,
+                "200 OK",
+                "UpdateTrafficPolicyInstanceResponse",
+                _instance_xml(instance),
+            )
+        if method == "DELETE":
+            del self._instances[parts[0]]
+            return self._xml(start_response, "200 OK", "DeleteTrafficPolicyInstanceResponse", "")
+        return self._r53_error(start_response, "400 Bad Request", "InvalidInput", method)
+
+    def _no_policy(self, start_response: StartResponse, which: str) -> list[bytes]:
+        return self._r53_error(
+            start_response, "404 Not Found", "NoSuchTrafficPolicy", f"no traffic policy {which}"
+        )
+
+    @staticmethod
+    def _xml(start_response: StartResponse, status: str, root: str, inner: str) -> list[bytes]:
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{_R53_NS}">{inner}</{root}>'.encode()
+        headers = [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))]
+        start_response(status, headers)
+        return [body]
+
+    @staticmethod
+    def _r53_error(
+        start_response: StartResponse, status: str, code: str, message: str
+    ) -> list[bytes]:
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="{_R53_NS}"><Error>'
+            f"<Type>Sender</Type><Code>{code}</Code><Message>{_esc(message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+        start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _new_policy(policy_id: str, version: int, request: Mapping[str, str]) -> dict[str, str]:
+    document = request.get("Document", "")
+    try:
+        record_type = str(json.loads(document).get("RecordType", "A"))
+    except ValueError:
+        record_type = "A"
+    return {
+        "Id": policy_id,
+        "Version": str(version),
+        "Name": request.get("Name", ""),
+        "Type": record_type,
+        "Document": document,
+        "Comment": request.get("Comment", ""),
+    }
+
+
+def _policy_xml(policy: Mapping[str, str]) -> str:
+    fields = ("Id", "Version", "Name", "Type", "Document", "Comment")
+    return (
+        "<TrafficPolicy>"
+        + "".join(f"<{f}>{_esc(policy[f])}</{f}>" for f in fields)
+        + "</TrafficPolicy>"
+    )
+
+
+def _instance_xml(instance: Mapping[str, str]) -> str:
+    fields = (
+        "Id",
+        "HostedZoneId",
+        "Name",
+        "TTL",
+        "State",
+        "Message",
+        "TrafficPolicyId",
+        "TrafficPolicyVersion",
+        "TrafficPolicyType",
+    )
+    return (
+        "<TrafficPolicyInstance>"
+        + "".join(f"<{f}>{_esc(instance[f])}</{f}>" for f in fields)
+        + "</TrafficPolicyInstance>"
+    )
