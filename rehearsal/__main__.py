@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from rehearsal.deploy import Rehearsal, StepFailed, VariantRun, remove_tree
-from rehearsal.readback import ReadbackFailed
+from rehearsal.deploy import Rehearsal, StepError, VariantRun, remove_tree
 from rehearsal.emulator import PROJECT_ROOT, EmulatorError
+from rehearsal.readback import ReadbackError
 from rehearsal.shims import GAPS
 from rehearsal.terraform import (
     TerraformError,
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
             folder.mkdir()
             try:
                 VariantRun(rehearsal, name, VARIANTS[name], folder).run()
-            except (StepFailed, TerraformError, EmulatorError, ReadbackFailed) as error:
+            except (StepError, TerraformError, EmulatorError, ReadbackError) as error:
                 failures.append(f"{name}: {error}")
                 print(f"[{name}] FAILED: {error}", flush=True)
     except KeyboardInterrupt:
@@ -97,7 +97,8 @@ def print_summary(rehearsal: Rehearsal, failures: list[str], seconds: float) -> 
     print("\nstep times:")
     for step in rehearsal.steps:
         print(
-            f"  {step.variant:<34} {step.name:<42} {step.seconds:7.1f} s  {'ok' if step.ok else 'FAILED'}"
+            f"  {step.variant:<34} {step.name:<42} {step.seconds:7.1f} s  "
+            f"{'ok' if step.ok else 'FAILED'}"
         )
     print(f"\ntotal {seconds:.1f} s")
     if failures:
@@ -106,7 +107,8 @@ def print_summary(rehearsal: Rehearsal, failures: list[str], seconds: float) -> 
             print(f"  {failure}")
     else:
         print(
-            "rehearsal passed: every variant deployed, re-planned with no changes, read back and destroyed"
+            "rehearsal passed: every variant deployed, re-planned with no changes, "
+            "read back and destroyed"
         )
 
 

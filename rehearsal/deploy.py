@@ -1,4 +1,4 @@
-"""The deploy rehearsal of one settings variant: synth, bootstrap, deploy, re-plan, read back, destroy.
+"""One settings variant's deploy rehearsal: synth, bootstrap, deploy, re-plan, read back, destroy.
 
 Everything runs against the emulator on loopback. Terraform is run directly on
 the synthesized stacks (not `cdktf deploy`): see docs/rehearsal.md for why.
@@ -29,7 +29,6 @@ from rehearsal.terraform import (
     ProviderMirror,
     Result,
     TerraformCli,
-    TerraformError,
     Workspace,
     prepare_workspace,
     run,
@@ -55,7 +54,7 @@ EMULATOR_BACKEND_CONFIG = ("use_path_style=true",)
 TEARDOWN_OVERRIDE = "rehearsal_teardown_override.tf.json"
 
 
-class StepFailed(Exception):
+class StepError(Exception):
     """A rehearsal step failed; the message says which and why."""
 
 
@@ -121,7 +120,7 @@ def changed_addresses(plan_json: Mapping[str, Any]) -> list[str]:
 
 
 def check_no_changes(result: Result, show: Callable[[], Mapping[str, Any]]) -> str:
-    """The "No changes" line of `plan -detailed-exitcode`, or StepFailed.
+    """The "No changes" line of `plan -detailed-exitcode`, or StepError.
 
     Exit 0 is no changes; exit 2 is a diff right after an apply (a perpetual
     diff): a failure naming every address; anything else is an error.
@@ -130,12 +129,12 @@ def check_no_changes(result: Result, show: Callable[[], Mapping[str, Any]]) -> s
         for line in result.stdout.splitlines():
             if line.strip().startswith("No changes."):
                 return line.strip()
-        raise StepFailed("plan exited 0 but printed no 'No changes.' line")
+        raise StepError("plan exited 0 but printed no 'No changes.' line")
     if result.returncode == 2:
         addresses = changed_addresses(show())
         listed = "; ".join(addresses) or "(no resource changes: outputs only)"
-        raise StepFailed(f"second plan is not empty (perpetual diff): {listed}")
-    raise StepFailed(f"second plan failed (exit {result.returncode}): {tail(result)}")
+        raise StepError(f"second plan is not empty (perpetual diff): {listed}")
+    raise StepError(f"second plan failed (exit {result.returncode}): {tail(result)}")
 
 
 def tail(result: Result, lines: int = 15) -> str:
@@ -181,7 +180,7 @@ class VariantRun:
     def client(self, service: str, region: str | None = None) -> Any:
         assert self.emulator is not None
         return boto3.client(
-            service,  # type: ignore[call-overload]
+            service,
             region_name=region or self.regions[0],
             endpoint_url=self.emulator.url,
             **FAKE_CREDENTIALS,
@@ -195,7 +194,7 @@ class VariantRun:
     def must(self, stack: str, args: Sequence[str], timeout: float) -> Result:
         result = self.terraform(stack, args, timeout)
         if result.returncode != 0:
-            raise StepFailed(
+            raise StepError(
                 f"terraform {args[0]} {stack} (exit {result.returncode}): {tail(result)}"
             )
         return result
@@ -250,8 +249,9 @@ class VariantRun:
         zone = route53.create_hosted_zone(Name=name, CallerReference=f"rehearsal-{name}")
         zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
         if zone_id != self.settings["hosted_zone_id"]:
-            raise StepFailed(
-                f"the emulator made zone {zone_id}, not the settings' {self.settings['hosted_zone_id']}"
+            raise StepError(
+                f"the emulator made zone {zone_id}, "
+                f"not the settings' {self.settings['hosted_zone_id']}"
             )
         self.r.log(f"[{self.name}]   hosted zone {name} = {zone_id}")
 
@@ -268,7 +268,7 @@ class VariantRun:
             check=False,
         )
         if completed.returncode != 0:
-            raise StepFailed(
+            raise StepError(
                 f"synth failed (exit {completed.returncode}): {completed.stderr.strip()}"
             )
 

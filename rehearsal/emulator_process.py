@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     os.environ.update(EMULATOR_SETTINGS)
     os.environ["MOTO_PORT"] = str(args.port)
 
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -40,13 +40,15 @@ def main(argv: list[str]) -> int:
     from moto.utilities.id_generator import moto_id_manager
     from werkzeug.serving import run_simple
 
-    from rehearsal.shims import EmulatorShims
+    from rehearsal.shims import EmulatorShims, patch_replicate_key
 
     for zone in args.zone:
         name, _, zone_id = zone.partition("=")
         # moto keys a zone by its name with the trailing dot and its delegation set.
         identifier = HostedZoneIdentifier(DEFAULT_ACCOUNT_ID, name.rstrip(".") + ".", None)
         moto_id_manager.set_custom_id(identifier, zone_id)
+
+    patch_replicate_key()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         sys.exit(0)

@@ -19,7 +19,7 @@ STAGE = "v1"
 ALIAS = "live"
 
 
-class ReadbackFailed(Exception):
+class ReadbackError(Exception):
     """One or more essentials are missing or wrong; the message lists every one."""
 
 
@@ -37,7 +37,7 @@ class Findings:
 
 
 def check_deployment(settings: Settings, client: ClientFactory) -> list[str]:
-    """Every essential of one deployment; ReadbackFailed lists what is wrong."""
+    """Every essential of one deployment; ReadbackError lists what is wrong."""
     found = Findings()
     keys = _region_keys(settings, client, found)
     _check_table(settings, client, keys, found)
@@ -45,7 +45,7 @@ def check_deployment(settings: Settings, client: ClientFactory) -> list[str]:
     _check_routing(settings, client, apis, found)
     _check_alarms(settings, client, keys, found)
     if found.problems:
-        raise ReadbackFailed("; ".join(found.problems))
+        raise ReadbackError("; ".join(found.problems))
     return found.checked
 
 
@@ -157,9 +157,10 @@ def _check_region(settings: Settings, client: ClientFactory, region: str, found:
         uri = apigw.get_integration(
             restApiId=api_id, resourceId=resource_id, httpMethod=route.method
         )["uri"]
+        function = settings.names.function(route.function)
         found.expect(
-            f":function:{settings.names.function(route.function)}:{ALIAS}/" in uri,
-            f"{region}: {route.method} {route.path} invokes {settings.names.function(route.function)}:{ALIAS}",
+            f":function:{function}:{ALIAS}/" in uri,
+            f"{region}: {route.method} {route.path} invokes {function}:{ALIAS}",
             f"integration uri {uri}",
         )
     return api_id

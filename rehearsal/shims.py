@@ -37,11 +37,30 @@ class Gap:
 
 GAPS: tuple[Gap, ...] = (
     Gap(
+        resource="aws_dynamodb_table_replica",
+        call="dynamodb UpdateTable ReplicaUpdates (global tables version 2019.11.21)",
+        emulator="accepts the call and ignores it: no replica is made and DescribeTable "
+        "lists none, so the provider waits for the replica until it times out",
+        handling="shim: creates the replica as a table of the same schema in the replica "
+        "region (its own KMS key), deletes it on Delete, and lists it ACTIVE with its key "
+        "in the primary's DescribeTable",
+    ),
+    Gap(
         resource="aws_appautoscaling_target",
         call="application-autoscaling ListTagsForResource / TagResource / UntagResource",
         emulator="not implemented (HTTP 500); the provider retries until it times out",
         handling="shim: keeps the tags sent with RegisterScalableTarget/TagResource per "
         "target ARN and answers the three calls from them",
+    ),
+    Gap(
+        resource="aws_kms_replica_key, aws_kms_alias (replica region)",
+        call="kms ReplicateKey, then CreateAlias in the replica region",
+        emulator="the replica is a shallow copy sharing the primary's alias list and "
+        "multi-region configuration: CreateAlias in the replica region fails with "
+        "AlreadyExistsException, and describing the replica relabels the primary REPLICA",
+        handling="emulator patch (in the rehearsal's emulator process only, "
+        "`patch_replicate_key`): the replica gets its own empty alias list and its own "
+        "copy of the configuration, typed REPLICA",
     ),
     Gap(
         resource="aws_kms_replica_key",
@@ -127,6 +146,8 @@ class EmulatorShims:
         self._provisioned: dict[tuple[str, str], dict[str, Any]] = {}
         self._policies: dict[str, list[dict[str, str]]] = {}
         self._instances: dict[str, dict[str, str]] = {}
+        # (primary region, table name) -> {replica region: KMS key id given for it}
+        self._replicas: dict[tuple[str, str], dict[str, str]] = {}
         self.shimmed_calls: dict[str, int] = {}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -138,6 +159,10 @@ class EmulatorShims:
                 return self._scaling_tag_call(action, environ, start_response)
             if action == "RegisterScalableTarget":
                 return self._register_scalable_target(environ, start_response)
+        if target == "DynamoDB_20120810.UpdateTable":
+            return self._update_table(environ, start_response)
+        if target == "DynamoDB_20120810.DescribeTable":
+            return self._describe_table(environ, start_response, region)
         if target == "TrentService.ReplicateKey":
             return self._replicate_key(environ, start_response)
         path = str(environ.get("PATH_INFO", ""))
@@ -278,21 +303,104 @@ class EmulatorShims:
         for action, document in follow_ups:
             self._count(f"kms ReplicateKey -> {action}")
             done = self._forward(
-                self._kms_environ(environ, region, action), json.dumps(document).encode()
+                self._json_environ(environ, region, f"TrentService.{action}"),
+                json.dumps(document).encode(),
             )
             if not done.ok:
                 return self._send(start_response, done)
         return self._send(start_response, reply)
 
+    # -- DynamoDB global table replicas -------------------------------------
+
+    def _update_table(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
+        request = json.loads(self._read_body(environ) or b"{}")
+        updates = request.pop("ReplicaUpdates", None)
+        if not updates:
+            return self._send(start_response, self._forward(environ))
+        region, _ = credential_scope(environ)
+        name = str(request["TableName"])
+        rest = {k: v for k, v in request.items() if k != "TableName"}
+        if rest:
+            done = self._forward(environ, json.dumps(request).encode())
+            if not done.ok:
+                return self._send(start_response, done)
+        for update in updates:
+            for action, spec in update.items():
+                self._count(f"dynamodb UpdateTable ReplicaUpdates {action}")
+                reply = self._replica_update(environ, region, name, action, spec)
+                if not reply.ok:
+                    return self._send(start_response, reply)
+        return self._describe_table(
+            self._json_environ(environ, region, "DynamoDB_20120810.DescribeTable"),
+            start_response,
+            region,
+            json.dumps({"TableName": name}).encode(),
+        )
+
+    def _replica_update(
+        self, environ: Environ, region: str, name: str, action: str, spec: Mapping[str, Any]
+    ) -> _Reply:
+        replica_region = str(spec["RegionName"])
+        replica_env = self._json_environ(
+            environ, replica_region, f"DynamoDB_20120810.{action}Table"
+        )
+        if action == "Delete":
+            reply = self._forward(replica_env, json.dumps({"TableName": name}).encode())
+            with self._lock:
+                self._replicas.get((region, name), {}).pop(replica_region, None)
+            return reply
+        if action == "Update":
+            with self._lock:
+                replicas = self._replicas.setdefault((region, name), {})
+                if spec.get("KMSMasterKeyId"):
+                    replicas[replica_region] = str(spec["KMSMasterKeyId"])
+            return _Reply("200 OK", [], b"{}")
+        describe = self._forward(
+            self._json_environ(environ, region, "DynamoDB_20120810.DescribeTable"),
+            json.dumps({"TableName": name}).encode(),
+        )
+        if not describe.ok:
+            return describe
+        table = json.loads(describe.body)["Table"]
+        key = str(spec.get("KMSMasterKeyId") or "")
+        reply = self._forward(replica_env, json.dumps(replica_table(table, key)).encode())
+        if reply.ok:
+            with self._lock:
+                self._replicas.setdefault((region, name), {})[replica_region] = key
+        return reply
+
+    def _describe_table(
+        self,
+        environ: Environ,
+        start_response: StartResponse,
+        region: str,
+        body: bytes | None = None,
+    ) -> list[bytes]:
+        if body is None:
+            body = self._read_body(environ)
+        name = str(json.loads(body or b"{}").get("TableName", ""))
+        reply = self._forward(environ, body)
+        with self._lock:
+            replicas = dict(self._replicas.get((region, name), {}))
+        if reply.ok and replicas:
+            document = json.loads(reply.body)
+            document["Table"]["GlobalTableVersion"] = "2019.11.21"
+            document["Table"]["Replicas"] = [
+                {"RegionName": r, "ReplicaStatus": "ACTIVE", "KMSMasterKeyId": key}
+                for r, key in sorted(replicas.items())
+            ]
+            reply = _Reply(reply.status, reply.headers, json.dumps(document).encode())
+        return self._send(start_response, reply)
+
     @staticmethod
-    def _kms_environ(environ: Environ, region: str, action: str) -> Environ:
+    def _json_environ(environ: Environ, region: str, target: str) -> Environ:
         authorization = _CREDENTIAL_SCOPE.sub(
             lambda m: m[0].replace(f"/{m['region']}/", f"/{region}/"),
             str(environ.get("HTTP_AUTHORIZATION", "")),
         )
         return {
             **environ,
-            "HTTP_X_AMZ_TARGET": f"TrentService.{action}",
+            "HTTP_X_AMZ_TARGET": target,
             "HTTP_AUTHORIZATION": authorization,
             "REQUEST_METHOD": "POST",
             "PATH_INFO": "/",
@@ -332,7 +440,7 @@ class EmulatorShims:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(stored)))],
             )
             return [stored]
-        return self._app(environ, start_response)
+        return list(self._logged(environ, start_response))
 
     # -- Lambda provisioned concurrency --------------------------------------
 
@@ -350,7 +458,7 @@ class EmulatorShims:
             if method == "PUT":
                 request = json.loads(self._read_body(environ) or b"{}")
                 wanted = int(request["ProvisionedConcurrentExecutions"])
-                config = {
+                config: dict[str, Any] = {
                     "RequestedProvisionedConcurrentExecutions": wanted,
                     "AvailableProvisionedConcurrentExecutions": wanted,
                     "AllocatedProvisionedConcurrentExecutions": wanted,
@@ -359,8 +467,8 @@ class EmulatorShims:
                 }
                 self._provisioned[key] = config
                 return self._rest_json(start_response, "202 Accepted", config)
-            config = self._provisioned.get(key)
-            if config is None:
+            found = self._provisioned.get(key)
+            if found is None:
                 error = {
                     "Type": "User",
                     "Message": f"No Provisioned Concurrency Config found for {key[0]}:{key[1]}",
@@ -375,7 +483,7 @@ class EmulatorShims:
                 del self._provisioned[key]
                 start_response("204 No Content", [("Content-Length", "0")])
                 return [b""]
-            return self._rest_json(start_response, "200 OK", config)
+            return self._rest_json(start_response, "200 OK", found)
 
     @staticmethod
     def _rest_json(
@@ -406,7 +514,9 @@ class EmulatorShims:
         request = None
         if method == "POST":
             body = self._read_body(environ)
-            request = {_local(e.tag): (e.text or "") for e in ET.fromstring(body)} if body else {}
+            # The provider on loopback is the only client; its XML carries no entities.
+            root = ET.fromstring(body) if body else None  # noqa: S314
+            request = {_local(e.tag): (e.text or "") for e in root} if root is not None else {}
         with self._lock:
             if parts[0] == "trafficpolicy":
                 return self._policy(method, parts[1:], request, start_response)
@@ -593,7 +703,8 @@ class EmulatorShims:
 
     @staticmethod
     def _xml(start_response: StartResponse, status: str, root: str, inner: str) -> list[bytes]:
-        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{_R53_NS}">{inner}</{root}>'.encode()
+        xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{_R53_NS}">{inner}</{root}>'
+        body = xml.encode()
         headers = [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))]
         start_response(status, headers)
         return [body]
@@ -609,6 +720,62 @@ class EmulatorShims:
         ).encode()
         start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def patch_replicate_key() -> None:
+    """Give a replica key made by the emulator its own aliases and multi-region configuration.
+
+    Only for the rehearsal's emulator process (see GAPS); imports moto on call.
+    """
+    import copy
+
+    from moto.kms.models import KmsBackend
+
+    original = KmsBackend.replicate_key
+
+    def replicate_key(self: Any, key_id: str, replica_region: str) -> Any:
+        replica = original(self, key_id, replica_region)
+        replica.aliases = {}
+        configuration = copy.deepcopy(replica.multi_region_configuration)
+        configuration["MultiRegionKeyType"] = "REPLICA"
+        replica.multi_region_configuration = configuration
+        return replica
+
+    KmsBackend.replicate_key = replicate_key  # type: ignore[method-assign]
+
+
+def replica_table(table: Mapping[str, Any], kms_key: str) -> dict[str, Any]:
+    """A CreateTable request for a replica of `table` (a DescribeTable answer) with its own key."""
+    billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+
+    def throughput(source: Mapping[str, Any]) -> dict[str, Any]:
+        given = source.get("ProvisionedThroughput", {})
+        return {
+            "ReadCapacityUnits": given.get("ReadCapacityUnits", 1),
+            "WriteCapacityUnits": given.get("WriteCapacityUnits", 1),
+        }
+
+    request: dict[str, Any] = {
+        "TableName": table["TableName"],
+        "AttributeDefinitions": table["AttributeDefinitions"],
+        "KeySchema": table["KeySchema"],
+        "BillingMode": billing,
+    }
+    if billing == "PROVISIONED":
+        request["ProvisionedThroughput"] = throughput(table)
+    indexes = []
+    for index in table.get("GlobalSecondaryIndexes", []):
+        copy = {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}
+        if billing == "PROVISIONED":
+            copy["ProvisionedThroughput"] = throughput(index)
+        indexes.append(copy)
+    if indexes:
+        request["GlobalSecondaryIndexes"] = indexes
+    if table.get("StreamSpecification"):
+        request["StreamSpecification"] = table["StreamSpecification"]
+    if kms_key:
+        request["SSESpecification"] = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_key}
+    return request
 
 
 def _local(tag: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from epoch_settings.loader import load_settings
 from rehearsal.__main__ import VARIANTS
 from rehearsal.deploy import (
-    StepFailed,
+    StepError,
     changed_addresses,
     check_no_changes,
     teardown_override,
@@ -31,7 +31,9 @@ def never_shown() -> Any:
 
 
 def test_exit_zero_gives_the_no_changes_line() -> None:
-    assert check_no_changes(result(0, f"refreshing...\n\n{NO_CHANGES}\n"), never_shown) == NO_CHANGES
+    assert (
+        check_no_changes(result(0, f"refreshing...\n\n{NO_CHANGES}\n"), never_shown) == NO_CHANGES
+    )
 
 
 def test_exit_two_is_a_perpetual_diff_naming_every_address() -> None:
@@ -43,29 +45,35 @@ def test_exit_two_is_a_perpetual_diff_naming_every_address() -> None:
             {"address": "data.aws_iam_policy_document.p", "change": {"actions": ["read"]}},
         ]
     }
-    with pytest.raises(StepFailed) as failed:
+    with pytest.raises(StepError) as failed:
         check_no_changes(result(2, "Plan: 1 to add, 1 to change"), lambda: plan)
     message = str(failed.value)
     assert "perpetual diff" in message
     assert "aws_dynamodb_table.t (update)" in message
     assert "aws_lambda_alias.a (delete/create)" in message
-    assert "aws_kms_key.k" not in message and "policy_document" not in message
+    assert "aws_kms_key.k" not in message
+    assert "policy_document" not in message
 
 
 def test_exit_two_with_only_output_changes_still_fails() -> None:
-    with pytest.raises(StepFailed, match="outputs only"):
+    with pytest.raises(StepError, match="outputs only"):
         check_no_changes(result(2), lambda: {"resource_changes": []})
 
 
 def test_plan_error_and_silent_success_fail() -> None:
-    with pytest.raises(StepFailed, match="exit 1"):
+    with pytest.raises(StepError, match="exit 1"):
         check_no_changes(result(1, "Error: boom"), never_shown)
-    with pytest.raises(StepFailed, match="no 'No changes.' line"):
+    with pytest.raises(StepError, match=r"no 'No changes\.' line"):
         check_no_changes(result(0, "something else"), never_shown)
 
 
 def test_changed_addresses_ignores_reads_and_no_ops() -> None:
-    assert changed_addresses({"resource_changes": [{"address": "a.b", "change": {"actions": ["read"]}}]}) == []
+    assert (
+        changed_addresses(
+            {"resource_changes": [{"address": "a.b", "change": {"actions": ["read"]}}]}
+        )
+        == []
+    )
 
 
 def test_teardown_override_lifts_prevent_destroy_and_lets_the_bucket_go() -> None:
@@ -80,14 +88,19 @@ def test_teardown_override_lifts_prevent_destroy_and_lets_the_bucket_go() -> Non
     assert lifted == ["aws_s3_bucket.state", "aws_kms_key.key"]
     assert override == {
         "resource": {
-            "aws_s3_bucket": {"state": {"lifecycle": {"prevent_destroy": False}, "force_destroy": True}},
+            "aws_s3_bucket": {
+                "state": {"lifecycle": {"prevent_destroy": False}, "force_destroy": True}
+            },
             "aws_kms_key": {"key": {"lifecycle": {"prevent_destroy": False}}},
         }
     }
 
 
 def test_no_override_for_a_stack_without_prevent_destroy() -> None:
-    assert teardown_override({"resource": {"aws_sns_topic": {"t": {"name": "x"}}}}) == ({"resource": {}}, [])
+    assert teardown_override({"resource": {"aws_sns_topic": {"t": {"name": "x"}}}}) == (
+        {"resource": {}},
+        [],
+    )
 
 
 def _flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -103,7 +116,9 @@ def _flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def test_default_variant_is_settings_toml_with_deletion_protection_off() -> None:
     product = _flatten(tomllib.loads((ROOT / "settings.toml").read_text()))
     rehearsed = _flatten(tomllib.loads(VARIANTS["default"].read_text()))
-    differences = {k for k in product.keys() | rehearsed.keys() if product.get(k) != rehearsed.get(k)}
+    differences = {
+        k for k in product.keys() | rehearsed.keys() if product.get(k) != rehearsed.get(k)
+    }
     assert differences == {"table.deletion_protection_enabled"}
     assert rehearsed["table.deletion_protection_enabled"] is False
 

@@ -48,7 +48,9 @@ class Downstream:
         region, _ = credential_scope(environ)
         self.calls.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], target, body, region))
         if target == "TrentService.ReplicateKey":
-            reply = {"ReplicaKeyMetadata": {"KeyId": "mrk-1", "Arn": "arn:aws:kms:us-west-2:1:key/mrk-1"}}
+            reply = {
+                "ReplicaKeyMetadata": {"KeyId": "mrk-1", "Arn": "arn:aws:kms:us-west-2:1:key/mrk-1"}
+            }
             payload = json.dumps(reply).encode()
         elif target == "AnyScaleFrontendService.RegisterScalableTarget":
             payload = json.dumps({"ScalableTargetARN": "arn:target/1"}).encode()
@@ -61,7 +63,7 @@ class Downstream:
         return [payload]
 
 
-@pytest.fixture()
+@pytest.fixture
 def served() -> Iterator[tuple[str, Downstream, EmulatorShims]]:
     downstream = Downstream()
     shims = EmulatorShims(downstream)
@@ -76,7 +78,7 @@ def served() -> Iterator[tuple[str, Downstream, EmulatorShims]]:
 
 def client(url: str, service: str, region: str = "us-east-1") -> Any:
     return boto3.client(
-        service,  # type: ignore[call-overload]
+        service,
         region_name=region,
         endpoint_url=url,
         aws_access_key_id="testing",
@@ -92,7 +94,9 @@ def test_every_gap_is_documented_with_its_handling() -> None:
         assert gap.resource in doc, gap.resource
 
 
-def test_scaling_target_tags_are_kept_and_answered(served: tuple[str, Downstream, EmulatorShims]) -> None:
+def test_scaling_target_tags_are_kept_and_answered(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
     url, downstream, _ = served
     scaling = client(url, "application-autoscaling")
     arn = scaling.register_scalable_target(
@@ -108,7 +112,9 @@ def test_scaling_target_tags_are_kept_and_answered(served: tuple[str, Downstream
     scaling.untag_resource(ResourceARN=arn, TagKeys=["project"])
     assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"owner": "team"}
     # Only the registration reached the emulator; the tag calls were answered by the shim.
-    assert [call[2] for call in downstream.calls] == ["AnyScaleFrontendService.RegisterScalableTarget"]
+    assert [call[2] for call in downstream.calls] == [
+        "AnyScaleFrontendService.RegisterScalableTarget"
+    ]
 
 
 def test_replicate_key_applies_description_policy_and_tags_in_the_replica_region(
@@ -125,7 +131,11 @@ def test_replicate_key_applies_description_policy_and_tags_in_the_replica_region
     )
     follow_ups = [(call[2], call[4], json.loads(call[3])) for call in downstream.calls[1:]]
     assert follow_ups == [
-        ("TrentService.UpdateKeyDescription", "us-west-2", {"KeyId": "mrk-1", "Description": "data key"}),
+        (
+            "TrentService.UpdateKeyDescription",
+            "us-west-2",
+            {"KeyId": "mrk-1", "Description": "data key"},
+        ),
         (
             "TrentService.PutKeyPolicy",
             "us-west-2",
@@ -144,7 +154,19 @@ def test_bucket_policy_reads_back_as_written_while_the_emulator_enforces_what_it
 ) -> None:
     url, downstream, _ = served
     s3 = client(url, "s3")
-    written = {**TLS_ONLY_POLICY, "Statement": [*TLS_ONLY_POLICY["Statement"], {"Sid": "Other", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::state"}]}  # noqa: E501
+    written = {
+        **TLS_ONLY_POLICY,
+        "Statement": [
+            *TLS_ONLY_POLICY["Statement"],
+            {
+                "Sid": "Other",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:DeleteBucket",
+                "Resource": "arn:aws:s3:::state",
+            },
+        ],
+    }
     s3.put_bucket_policy(Bucket="state", Policy=json.dumps(written))
     put = [call for call in downstream.calls if call[0] == "PUT"]
     assert [s["Sid"] for s in json.loads(put[0][3])["Statement"]] == ["Other"]
@@ -153,18 +175,25 @@ def test_bucket_policy_reads_back_as_written_while_the_emulator_enforces_what_it
 
 def test_tls_only_policy_leaves_nothing_for_the_emulator() -> None:
     assert enforceable_policy(TLS_ONLY_POLICY) is None
-    other = {"Statement": {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}}
+    other = {
+        "Statement": {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    }
     assert enforceable_policy(other) == {"Statement": [other["Statement"]]}
 
 
-def test_provisioned_concurrency_is_ready_and_removable(served: tuple[str, Downstream, EmulatorShims]) -> None:
+def test_provisioned_concurrency_is_ready_and_removable(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
     url, downstream, _ = served
     lam = client(url, "lambda")
     put = lam.put_provisioned_concurrency_config(
         FunctionName="epoch-register-read", Qualifier="live", ProvisionedConcurrentExecutions=2
     )
-    assert put["Status"] == "READY" and put["AllocatedProvisionedConcurrentExecutions"] == 2
-    got = lam.get_provisioned_concurrency_config(FunctionName="epoch-register-read", Qualifier="live")
+    assert put["Status"] == "READY"
+    assert put["AllocatedProvisionedConcurrentExecutions"] == 2
+    got = lam.get_provisioned_concurrency_config(
+        FunctionName="epoch-register-read", Qualifier="live"
+    )
     assert got["RequestedProvisionedConcurrentExecutions"] == 2
     lam.delete_provisioned_concurrency_config(FunctionName="epoch-register-read", Qualifier="live")
     with pytest.raises(ClientError) as gone:
@@ -173,7 +202,9 @@ def test_provisioned_concurrency_is_ready_and_removable(served: tuple[str, Downs
     assert downstream.calls == []
 
 
-def test_traffic_policy_and_instance_lifecycle(served: tuple[str, Downstream, EmulatorShims]) -> None:
+def test_traffic_policy_and_instance_lifecycle(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
     url, _, _ = served
     route53 = client(url, "route53")
     document = json.dumps({"AWSPolicyFormatVersion": "2015-10-01", "RecordType": "A"})
@@ -181,7 +212,10 @@ def test_traffic_policy_and_instance_lifecycle(served: tuple[str, Downstream, Em
     assert (policy["Version"], policy["Type"]) == (1, "A")
     summaries = route53.list_traffic_policies()["TrafficPolicySummaries"]
     assert [(s["Id"], s["LatestVersion"]) for s in summaries] == [(policy["Id"], 1)]
-    assert route53.get_traffic_policy(Id=policy["Id"], Version=1)["TrafficPolicy"]["Document"] == document
+    assert (
+        route53.get_traffic_policy(Id=policy["Id"], Version=1)["TrafficPolicy"]["Document"]
+        == document
+    )
     instance = route53.create_traffic_policy_instance(
         HostedZoneId="Z1",
         Name="api.example.com",
@@ -189,7 +223,10 @@ def test_traffic_policy_and_instance_lifecycle(served: tuple[str, Downstream, Em
         TrafficPolicyId=policy["Id"],
         TrafficPolicyVersion=1,
     )["TrafficPolicyInstance"]
-    assert route53.get_traffic_policy_instance(Id=instance["Id"])["TrafficPolicyInstance"]["State"] == "Applied"
+    assert (
+        route53.get_traffic_policy_instance(Id=instance["Id"])["TrafficPolicyInstance"]["State"]
+        == "Applied"
+    )
     # A version in use cannot go, as on AWS.
     with pytest.raises(ClientError) as in_use:
         route53.delete_traffic_policy(Id=policy["Id"], Version=1)
