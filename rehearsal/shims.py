@@ -37,6 +37,14 @@ class Gap:
 
 GAPS: tuple[Gap, ...] = (
     Gap(
+        resource="aws_lambda_function (logging_config)",
+        call="lambda CreateFunction / UpdateFunctionConfiguration LoggingConfig",
+        emulator="drops LoggingConfig: GetFunction returns none, so every plan wants to "
+        "set it again (and publish a new version): a perpetual diff",
+        handling="shim: keeps the LoggingConfig sent per region and function and adds it "
+        "to the function configurations the emulator returns",
+    ),
+    Gap(
         resource="aws_dynamodb_table_replica",
         call="dynamodb UpdateTable ReplicaUpdates (global tables version 2019.11.21)",
         emulator="accepts the call and ignores it: no replica is made and DescribeTable "
@@ -99,6 +107,7 @@ GAPS: tuple[Gap, ...] = (
 _CREDENTIAL_SCOPE = re.compile(
     r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/"
 )
+_FUNCTIONS = re.compile(r"^/2015-03-31/functions/?(?P<name>[^/]*)(?P<rest>/.*)?$")
 _PROVISIONED = re.compile(r"^/2019-09-30/functions/(?P<function>[^/]+)/provisioned-concurrency$")
 _ROUTE53 = "/2013-04-01/"
 _R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -144,6 +153,7 @@ class EmulatorShims:
         self._scaling_tags: dict[str, dict[str, str]] = {}
         self._bucket_policies: dict[str, bytes] = {}
         self._provisioned: dict[tuple[str, str], dict[str, Any]] = {}
+        self._logging_configs: dict[tuple[str, str], dict[str, Any]] = {}
         self._policies: dict[str, list[dict[str, str]]] = {}
         self._instances: dict[str, dict[str, str]] = {}
         # (primary region, table name) -> {replica region: KMS key id given for it}
@@ -171,6 +181,9 @@ class EmulatorShims:
             return self._provisioned_concurrency(
                 unquote(lambda_match["function"]), environ, start_response
             )
+        functions_match = _FUNCTIONS.match(path)
+        if functions_match is not None and service == "lambda":
+            return self._function_call(functions_match, region, environ, start_response)
         if path.startswith(_ROUTE53 + "trafficpolic"):
             return self._traffic_policy_call(path[len(_ROUTE53) :], environ, start_response)
         if service == "s3" and "policy" in parse_qs(
@@ -441,6 +454,35 @@ class EmulatorShims:
             )
             return [stored]
         return list(self._logged(environ, start_response))
+
+    # -- Lambda logging configuration -----------------------------------------
+
+    def _function_call(
+        self,
+        match: re.Match[str],
+        region: str,
+        environ: Environ,
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        body = self._read_body(environ)
+        writes = method == "POST" and not match["name"]
+        writes = writes or (method == "PUT" and match["rest"] == "/configuration")
+        if writes and body:
+            request = json.loads(body)
+            if "LoggingConfig" in request:
+                name = function_name(str(request.get("FunctionName") or match["name"]))
+                self._count("lambda LoggingConfig kept")
+                with self._lock:
+                    self._logging_configs[(region, name)] = request["LoggingConfig"]
+        reply = self._forward(environ, body)
+        with self._lock:
+            known = {n: c for (r, n), c in self._logging_configs.items() if r == region}
+        if reply.ok and known and reply.body.startswith(b"{"):
+            document = json.loads(reply.body)
+            if add_logging_configs(document, known):
+                reply = _Reply(reply.status, reply.headers, json.dumps(document).encode())
+        return self._send(start_response, reply)
 
     # -- Lambda provisioned concurrency --------------------------------------
 
@@ -720,6 +762,31 @@ class EmulatorShims:
         ).encode()
         start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def function_name(name_or_arn: str) -> str:
+    """A Lambda function's name from its name, partial or full ARN (qualifier dropped)."""
+    if ":function:" in name_or_arn:
+        return name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
+    return name_or_arn.split(":", 1)[0]
+
+
+def add_logging_configs(document: dict[str, Any], known: Mapping[str, Any]) -> bool:
+    """Set LoggingConfig on every function configuration in a Lambda answer; True if any."""
+    configurations = []
+    if "FunctionName" in document:
+        configurations.append(document)
+    if isinstance(document.get("Configuration"), dict):
+        configurations.append(document["Configuration"])
+    for key in ("Versions", "Functions"):
+        configurations.extend(c for c in document.get(key) or [] if isinstance(c, dict))
+    changed = False
+    for configuration in configurations:
+        config = known.get(function_name(str(configuration.get("FunctionName", ""))))
+        if config is not None:
+            configuration["LoggingConfig"] = config
+            changed = True
+    return changed
 
 
 def patch_replicate_key() -> None:

@@ -244,3 +244,19 @@ def test_other_calls_pass_through_untouched(served: tuple[str, Downstream, Emula
     client(url, "kms").tag_resource(KeyId="k", Tags=[{"TagKey": "a", "TagValue": "b"}])
     assert [call[2] for call in downstream.calls] == ["TrentService.TagResource"]
     assert shims.shimmed_calls == {}
+
+
+def test_lambda_logging_config_is_kept_and_returned() -> None:
+    from rehearsal.shims import add_logging_configs, function_name
+
+    assert function_name("arn:aws:lambda:us-east-1:1:function:epoch-read:live") == "epoch-read"
+    assert function_name("epoch-read:3") == "epoch-read"
+    config = {"LogFormat": "JSON", "LogGroup": "/aws/lambda/epoch-read"}
+    answer: dict[str, Any] = {
+        "Configuration": {"FunctionName": "epoch-read", "Version": "$LATEST"},
+        "Versions": [{"FunctionName": "arn:aws:lambda:us-east-1:1:function:epoch-read:1"}],
+    }
+    assert add_logging_configs(answer, {"epoch-read": config})
+    assert answer["Configuration"]["LoggingConfig"] == config
+    assert answer["Versions"][0]["LoggingConfig"] == config
+    assert not add_logging_configs({"FunctionName": "other"}, {"epoch-read": config})
