@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from epoch_settings import Settings
 from handlers import contract
 
@@ -39,11 +41,16 @@ class Findings:
 def check_deployment(settings: Settings, client: ClientFactory) -> list[str]:
     """Every essential of one deployment; ReadbackError lists what is wrong."""
     found = Findings()
-    keys = _region_keys(settings, client, found)
-    _check_table(settings, client, keys, found)
-    apis = {region: _check_region(settings, client, region, found) for region in settings.regions}
-    _check_routing(settings, client, apis, found)
-    _check_alarms(settings, client, keys, found)
+    try:
+        keys = _region_keys(settings, client, found)
+        _check_table(settings, client, keys, found)
+        apis = {
+            region: _check_region(settings, client, region, found) for region in settings.regions
+        }
+        _check_routing(settings, client, apis, found)
+        _check_alarms(settings, client, keys, found)
+    except (BotoCoreError, ClientError) as error:
+        found.problems.append(f"reading back failed: {error}")
     if found.problems:
         raise ReadbackError("; ".join(found.problems))
     return found.checked

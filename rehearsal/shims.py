@@ -240,7 +240,10 @@ class EmulatorShims:
 
     @staticmethod
     def _send(start_response: StartResponse, reply: _Reply) -> list[bytes]:
-        headers = [(k, v) for k, v in reply.headers if k.lower() != "content-length"]
+        # A patched body would fail DynamoDB's x-amz-crc32 check; the header is optional.
+        headers = [
+            (k, v) for k, v in reply.headers if k.lower() not in ("content-length", "x-amz-crc32")
+        ]
         headers.append(("Content-Length", str(len(reply.body))))
         start_response(reply.status, headers)
         return [reply.body]
