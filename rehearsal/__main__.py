@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -45,11 +47,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the work folder (logs, state) for debugging"
     )
+    parser.add_argument(
+        "--sequential", action="store_true", help="run the variants one after the other"
+    )
     args = parser.parse_args(argv)
     names = args.variant or list(VARIANTS)
     # CI stops a run with SIGTERM: clean up as for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupted)
     started = time.monotonic()
+    if len(names) > 1 and not args.sequential:
+        # Most of a rehearsal is the provider waiting: variants run side by side,
+        # each in its own process with its own emulator.
+        return run_in_parallel(names, keep=args.keep, started=started)
     try:
         terraform = find_terraform()
         mirror = find_provider_mirror(terraform.platform)
@@ -88,6 +97,50 @@ def main(argv: list[str]) -> int:
             remove_tree(workdir)
     print_summary(rehearsal, failures, time.monotonic() - started)
     return 1 if failures else 0
+
+
+def run_in_parallel(names: list[str], *, keep: bool, started: float) -> int:
+    """One child process per variant; their lines are passed through as they come."""
+    children: dict[str, subprocess.Popen[str]] = {}
+    pumps = []
+    codes: dict[str, int] = {}
+    try:
+        for name in names:
+            command = [sys.executable, "-m", "rehearsal", "--variant", name]
+            child = subprocess.Popen(
+                [*command, "--keep"] if keep else command,
+                cwd=PROJECT_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            children[name] = child
+            pump = threading.Thread(target=_pass_through, args=(name, child), daemon=True)
+            pump.start()
+            pumps.append(pump)
+        for name, child in children.items():
+            codes[name] = child.wait()
+    except KeyboardInterrupt:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for name, child in children.items():
+            codes[name] = child.wait()
+        print("interrupted: every variant stopped its emulator and removed its work folder")
+    for pump in pumps:
+        pump.join(timeout=5)
+    print(f"\nvariants run side by side; wall time {time.monotonic() - started:.1f} s")
+    for name in names:
+        print(f"  {name}: {'passed' if codes.get(name) == 0 else 'FAILED'}")
+    return 0 if all(codes.get(name) == 0 for name in names) else 1
+
+
+def _pass_through(name: str, child: subprocess.Popen[str]) -> None:
+    assert child.stdout is not None
+    for line in child.stdout:
+        prefix = "" if line.startswith(f"[{name}]") else f"[{name}] "
+        print(f"{prefix}{line}", end="", flush=True)
 
 
 def print_summary(rehearsal: Rehearsal, failures: list[str], seconds: float) -> None:
