@@ -172,8 +172,19 @@ class EmulatorShims:
         self.shimmed_calls: dict[str, int] = {}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not status.startswith(("2", "3")):
+                # The emulator's own log shows only the URL; say which call was refused.
+                print(
+                    f"emulator answered {status}: {environ.get('REQUEST_METHOD')} "
+                    f"{environ.get('PATH_INFO')} {environ.get('HTTP_X_AMZ_TARGET', '')}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            return start_response(status, headers, exc_info)
+
         with self._serial:
-            return list(self._dispatch(environ, start_response))
+            return list(self._dispatch(environ, start))
 
     def _dispatch(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
@@ -205,22 +216,7 @@ class EmulatorShims:
             str(environ.get("QUERY_STRING", "")), keep_blank_values=True
         ):
             return self._bucket_policy_call(environ, start_response)
-        return self._logged(environ, start_response)
-
-    def _logged(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        """Pass on to the emulator; say which call it refused (its own log shows only the URL)."""
-
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if not status.startswith(("2", "3")):
-                print(
-                    f"emulator answered {status}: {environ.get('REQUEST_METHOD')} "
-                    f"{environ.get('PATH_INFO')} {environ.get('HTTP_X_AMZ_TARGET', '')}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            return start_response(status, headers, exc_info)
-
-        return self._app(environ, start)
+        return self._app(environ, start_response)
 
     # -- helpers -------------------------------------------------------------
 
@@ -376,6 +372,17 @@ class EmulatorShims:
             environ, replica_region, f"DynamoDB_20120810.{action}Table"
         )
         if action == "Delete":
+            with self._lock:
+                known = replica_region in self._replicas.get((region, name), {})
+            if not known:
+                # AWS's answer, which the provider takes as "already gone".
+                error = {
+                    "__type": "com.amazonaws.dynamodb.v20120810#ValidationException",
+                    "message": "Replica specified in the Replica Update or Replica Delete "
+                    "action of the request was not found.",
+                }
+                headers = [("Content-Type", "application/x-amz-json-1.0")]
+                return _Reply("400 Bad Request", headers, json.dumps(error).encode())
             reply = self._forward(replica_env, json.dumps({"TableName": name}).encode())
             with self._lock:
                 self._replicas.get((region, name), {}).pop(replica_region, None)
@@ -471,7 +478,7 @@ class EmulatorShims:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(stored)))],
             )
             return [stored]
-        return list(self._logged(environ, start_response))
+        return list(self._app(environ, start_response))
 
     # -- Lambda logging configuration -----------------------------------------
 
