@@ -357,12 +357,17 @@ class EmulatorShims:
                 reply = self._replica_update(environ, region, name, action, spec)
                 if not reply.ok:
                     return self._send(start_response, reply)
-        return self._describe_table(
+        described = self._table_reply(
             self._json_environ(environ, region, "DynamoDB_20120810.DescribeTable"),
-            start_response,
             region,
             json.dumps({"TableName": name}).encode(),
         )
+        if described.ok:
+            # UpdateTable answers with the description under another key.
+            table = json.loads(described.body)["Table"]
+            body = json.dumps({"TableDescription": table}).encode()
+            described = _Reply(described.status, described.headers, body)
+        return self._send(start_response, described)
 
     def _replica_update(
         self, environ: Environ, region: str, name: str, action: str, spec: Mapping[str, Any]
@@ -408,14 +413,14 @@ class EmulatorShims:
         return reply
 
     def _describe_table(
-        self,
-        environ: Environ,
-        start_response: StartResponse,
-        region: str,
-        body: bytes | None = None,
+        self, environ: Environ, start_response: StartResponse, region: str
     ) -> list[bytes]:
-        if body is None:
-            body = self._read_body(environ)
+        return self._send(
+            start_response, self._table_reply(environ, region, self._read_body(environ))
+        )
+
+    def _table_reply(self, environ: Environ, region: str, body: bytes) -> _Reply:
+        """DescribeTable, with the replicas the shim made listed as a global table's."""
         name = str(json.loads(body or b"{}").get("TableName", ""))
         reply = self._forward(environ, body)
         with self._lock:
@@ -428,7 +433,7 @@ class EmulatorShims:
                 for r, key in sorted(replicas.items())
             ]
             reply = _Reply(reply.status, reply.headers, json.dumps(document).encode())
-        return self._send(start_response, reply)
+        return reply
 
     @staticmethod
     def _json_environ(environ: Environ, region: str, target: str) -> Environ:

@@ -35,6 +35,16 @@ TLS_ONLY_POLICY = {
 }
 
 
+TABLE = {
+    "TableName": "registrations",
+    "TableStatus": "ACTIVE",
+    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+}
+
+
 class Downstream:
     """Records what reaches the 'emulator' and answers like it for the calls used here."""
 
@@ -54,7 +64,9 @@ class Downstream:
             payload = json.dumps(reply).encode()
         elif target == "AnyScaleFrontendService.RegisterScalableTarget":
             payload = json.dumps({"ScalableTargetARN": "arn:target/1"}).encode()
-        elif target.startswith("TrentService.") or target.startswith("AnyScale"):
+        elif target == "DynamoDB_20120810.DescribeTable":
+            payload = json.dumps({"Table": TABLE}).encode()
+        elif target.startswith(("TrentService.", "AnyScale", "DynamoDB_20120810.")):
             payload = b"{}"
         else:
             start_response("204 No Content", [])
@@ -260,3 +272,41 @@ def test_lambda_logging_config_is_kept_and_returned() -> None:
     assert answer["Configuration"]["LoggingConfig"] == config
     assert answer["Versions"][0]["LoggingConfig"] == config
     assert not add_logging_configs({"FunctionName": "other"}, {"epoch-read": config})
+
+
+def test_table_replica_is_created_listed_and_deleted_in_its_region(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
+    url, downstream, _ = served
+    dynamodb = client(url, "dynamodb")
+    key = "arn:aws:kms:us-west-2:1:key/mrk-1"
+    answer = dynamodb.update_table(
+        TableName="registrations",
+        ReplicaUpdates=[{"Create": {"RegionName": "us-west-2", "KMSMasterKeyId": key}}],
+    )
+    created = [c for c in downstream.calls if c[2] == "DynamoDB_20120810.CreateTable"]
+    assert [c[4] for c in created] == ["us-west-2"]
+    request = json.loads(created[0][3])
+    assert request["KeySchema"] == TABLE["KeySchema"]
+    assert request["BillingMode"] == "PAY_PER_REQUEST"
+    assert request["StreamSpecification"] == TABLE["StreamSpecification"]
+    assert request["SSESpecification"] == {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+    listed = [{"RegionName": "us-west-2", "ReplicaStatus": "ACTIVE", "KMSMasterKeyId": key}]
+    assert answer["TableDescription"]["Replicas"] == listed
+    assert dynamodb.describe_table(TableName="registrations")["Table"]["Replicas"] == listed
+    # Another region's DescribeTable of the same name is not the primary's: no replicas added.
+    other = client(url, "dynamodb", "eu-west-1").describe_table(TableName="registrations")
+    assert "Replicas" not in other["Table"]
+
+    dynamodb.update_table(
+        TableName="registrations", ReplicaUpdates=[{"Delete": {"RegionName": "us-west-2"}}]
+    )
+    deleted = [c for c in downstream.calls if c[2] == "DynamoDB_20120810.DeleteTable"]
+    assert [c[4] for c in deleted] == ["us-west-2"]
+    assert "Replicas" not in dynamodb.describe_table(TableName="registrations")["Table"]
+    with pytest.raises(ClientError) as gone:
+        dynamodb.update_table(
+            TableName="registrations", ReplicaUpdates=[{"Delete": {"RegionName": "us-west-2"}}]
+        )
+    assert gone.value.response["Error"]["Code"] == "ValidationException"
+    assert "was not found" in gone.value.response["Error"]["Message"]
