@@ -163,7 +163,8 @@ class EmulatorShims:
         self._serial = threading.Lock()
         self._scaling_tags: dict[str, dict[str, str]] = {}
         self._bucket_policies: dict[str, bytes] = {}
-        self._provisioned: dict[tuple[str, str], dict[str, Any]] = {}
+        # (region, function, qualifier) -> the config
+        self._provisioned: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._logging_configs: dict[tuple[str, str], dict[str, Any]] = {}
         self._policies: dict[str, list[dict[str, str]]] = {}
         self._instances: dict[str, dict[str, str]] = {}
@@ -205,7 +206,7 @@ class EmulatorShims:
         lambda_match = _PROVISIONED.match(path)
         if lambda_match is not None:
             return self._provisioned_concurrency(
-                unquote(lambda_match["function"]), environ, start_response
+                region, unquote(lambda_match["function"]), environ, start_response
             )
         functions_match = _FUNCTIONS.match(path)
         if functions_match is not None and service == "lambda":
@@ -517,14 +518,11 @@ class EmulatorShims:
     # -- Lambda provisioned concurrency --------------------------------------
 
     def _provisioned_concurrency(
-        self, function: str, environ: Environ, start_response: StartResponse
+        self, region: str, function: str, environ: Environ, start_response: StartResponse
     ) -> list[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         query = parse_qs(str(environ.get("QUERY_STRING", "")))
-        key = (
-            function.rsplit(":", 1)[-1] if function.startswith("arn:") else function,
-            query.get("Qualifier", [""])[0],
-        )
+        key = (region, function_name(function), query.get("Qualifier", [""])[0])
         self._count(f"lambda {method} provisioned-concurrency")
         with self._lock:
             if method == "PUT":
@@ -543,7 +541,7 @@ class EmulatorShims:
             if found is None:
                 error = {
                     "Type": "User",
-                    "Message": f"No Provisioned Concurrency Config found for {key[0]}:{key[1]}",
+                    "Message": f"No Provisioned Concurrency Config found for {key[1]}:{key[2]}",
                 }
                 return self._rest_json(
                     start_response,

@@ -207,7 +207,16 @@ def test_provisioned_concurrency_is_ready_and_removable(
         FunctionName="epoch-register-read", Qualifier="live"
     )
     assert got["RequestedProvisionedConcurrentExecutions"] == 2
+    west = client(url, "lambda", "us-west-2")
+    west.put_provisioned_concurrency_config(
+        FunctionName="epoch-register-read", Qualifier="live", ProvisionedConcurrentExecutions=3
+    )
     lam.delete_provisioned_concurrency_config(FunctionName="epoch-register-read", Qualifier="live")
+    # The same function name in another region is another function.
+    kept = west.get_provisioned_concurrency_config(
+        FunctionName="epoch-register-read", Qualifier="live"
+    )
+    assert kept["RequestedProvisionedConcurrentExecutions"] == 3
     with pytest.raises(ClientError) as gone:
         lam.get_provisioned_concurrency_config(FunctionName="epoch-register-read", Qualifier="live")
     assert gone.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
