@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     from moto.utilities.id_generator import moto_id_manager
     from werkzeug.serving import run_simple
 
-    from rehearsal.shims import EmulatorShims, patch_replicate_key
+    from rehearsal.shims import EmulatorShims, patch_emulator
 
     for zone in args.zone:
         name, _, zone_id = zone.partition("=")
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         identifier = HostedZoneIdentifier(DEFAULT_ACCOUNT_ID, name.rstrip(".") + ".", None)
         moto_id_manager.set_custom_id(identifier, zone_id)
 
-    patch_replicate_key()
+    patch_emulator()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         sys.exit(0)

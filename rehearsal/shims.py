@@ -76,7 +76,7 @@ GAPS: tuple[Gap, ...] = (
         "multi-region configuration: CreateAlias in the replica region fails with "
         "AlreadyExistsException, and describing the replica relabels the primary REPLICA",
         handling="emulator patch (in the rehearsal's emulator process only, "
-        "`patch_replicate_key`): the replica gets its own empty alias list and its own "
+        "`patch_emulator`): the replica gets its own empty alias list and its own "
         "copy of the configuration, typed REPLICA",
     ),
     Gap(
@@ -101,6 +101,15 @@ GAPS: tuple[Gap, ...] = (
         emulator="not implemented (HTTP 404 for the URLs)",
         handling="shim: keeps policies (document, versions) and instances and answers "
         "these calls; an instance is reported Applied at once",
+    ),
+    Gap(
+        resource="aws_s3_bucket (state bucket, destroy)",
+        call="s3 DeleteObjects / DeleteObject of the delete markers the S3 backend's "
+        "lock file leaves in the versioned bucket",
+        emulator="crashes (HTTP 500: FakeDeleteMarker has no dispose), so force_destroy "
+        "never empties the bucket and the provider retries until it times out",
+        handling="emulator patch (in the rehearsal's emulator process only, "
+        "`patch_emulator`): a delete marker is disposed of as having no data",
     ),
     Gap(
         resource="aws_s3_bucket_policy (state bucket, TLS-only Deny)",
@@ -817,14 +826,21 @@ def add_logging_configs(document: dict[str, Any], known: Mapping[str, Any]) -> b
     return changed
 
 
-def patch_replicate_key() -> None:
-    """Give a replica key made by the emulator its own aliases and multi-region configuration.
+def patch_emulator() -> None:
+    """Two fixes inside the emulator process itself (see GAPS); imports moto on call.
 
-    Only for the rehearsal's emulator process (see GAPS); imports moto on call.
+    A replica key gets its own aliases and multi-region configuration, and a
+    delete marker can be removed with its bucket.
     """
     import copy
 
     from moto.kms.models import KmsBackend
+    from moto.s3.models import FakeDeleteMarker
+
+    def dispose(self: Any, garbage: bool = False) -> None:
+        """A delete marker holds no data to release."""
+
+    FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
 
     original = KmsBackend.replicate_key
 
