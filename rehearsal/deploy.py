@@ -52,6 +52,7 @@ EMULATOR_PROVIDER_SETTINGS: Mapping[str, Any] = {
 # The S3 backend's counterpart, given to `terraform init` as partial configuration.
 EMULATOR_BACKEND_CONFIG = ("use_path_style=true",)
 TEARDOWN_OVERRIDE = "rehearsal_teardown_override.tf.json"
+UNPROTECT_OVERRIDE = "rehearsal_unprotect_override.tf.json"
 
 
 class StepError(Exception):
@@ -105,6 +106,23 @@ def teardown_override(stack: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
                 if rtype == "aws_s3_bucket":
                     entry["force_destroy"] = True
                 resources.setdefault(rtype, {})[name] = entry
+                changed.append(f"{rtype}.{name}")
+    return {"resource": resources}, changed
+
+
+def unprotect_override(stack: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """An override switching deletion protection off where the stack switches it on.
+
+    Written into the scratch copy only at teardown and applied to just those
+    addresses, as a user would before destroying; the bootstrap deploys the
+    stack's own setting.
+    """
+    resources: dict[str, dict[str, Any]] = {}
+    changed = []
+    for rtype, blocks in stack.get("resource", {}).items():
+        for name, block in blocks.items():
+            if block.get("deletion_protection_enabled") is True:
+                resources.setdefault(rtype, {})[name] = {"deletion_protection_enabled": False}
                 changed.append(f"{rtype}.{name}")
     return {"resource": resources}, changed
 
@@ -311,10 +329,28 @@ class VariantRun:
         """Destroy both stacks, the root stack first (its state lives in the other)."""
         for stack in reversed(self.deployed):
             with self.r.step(self.name, f"destroy {stack}"):
+                self.unprotect(stack)
                 self.must(
                     stack, ["destroy", "-auto-approve", "-input=false", "-no-color"], APPLY_TIMEOUT
                 )
         self.deployed.clear()
+
+    def unprotect(self, stack: str) -> None:
+        workspace = self.workspaces[stack]
+        document = json.loads((workspace.path / STACK_FILE).read_text(encoding="utf-8"))
+        override, addresses = unprotect_override(document)
+        if not addresses:
+            return
+        (workspace.path / UNPROTECT_OVERRIDE).write_text(json.dumps(override, indent=2) + "\n")
+        for address in addresses:
+            self.r.log(
+                f"[{self.name}]   {stack}: deletion protection switched off for teardown "
+                f"(scratch copy, apply -target): {address}"
+            )
+        targets = [f"-target={address}" for address in addresses]
+        self.must(
+            stack, ["apply", "-auto-approve", "-input=false", "-no-color", *targets], APPLY_TIMEOUT
+        )
 
     def stop_emulator(self) -> None:
         if self.emulator is not None and self.emulator.running:

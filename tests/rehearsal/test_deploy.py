@@ -15,6 +15,7 @@ from rehearsal.deploy import (
     changed_addresses,
     check_no_changes,
     teardown_override,
+    unprotect_override,
 )
 from rehearsal.terraform import Result
 
@@ -129,3 +130,19 @@ def test_second_variant_has_three_regions_weighted_records_and_on_demand_billing
     assert settings.routing.mode == "weighted-records"
     assert settings.table.billing_mode == "PAY_PER_REQUEST"
     assert settings.table.deletion_protection_enabled is False
+
+
+def test_unprotect_override_names_only_protected_resources() -> None:
+    stack = {
+        "resource": {
+            "aws_dynamodb_table": {
+                "lock": {"name": "l", "deletion_protection_enabled": True},
+                "open": {"name": "o", "deletion_protection_enabled": False},
+            }
+        }
+    }
+    override, addresses = unprotect_override(stack)
+    assert addresses == ["aws_dynamodb_table.lock"]
+    assert override == {
+        "resource": {"aws_dynamodb_table": {"lock": {"deletion_protection_enabled": False}}}
+    }
