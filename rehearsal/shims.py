@@ -46,6 +46,16 @@ GAPS: tuple[Gap, ...] = (
         "(Terraform still sends them in parallel)",
     ),
     Gap(
+        resource="aws_lambda_alias, aws_lambda_permission (retried POST)",
+        call="lambda CreateAlias / AddPermission sent twice (the client's retry of a "
+        "request the emulator had already carried out)",
+        emulator="carries out both: CreateAlias answers 409 'Alias already exists'; "
+        "AddPermission adds the statement twice, so after RemovePermission one is left "
+        "and the provider waits for it to go until it times out",
+        handling="shim: a byte-identical Lambda POST in the same region within 60 s gets "
+        "the first answer again instead of being carried out twice",
+    ),
+    Gap(
         resource="aws_lambda_function (logging_config)",
         call="lambda CreateFunction / UpdateFunctionConfiguration LoggingConfig",
         emulator="drops LoggingConfig: GetFunction returns none, so every plan wants to "
@@ -125,6 +135,8 @@ GAPS: tuple[Gap, ...] = (
 _CREDENTIAL_SCOPE = re.compile(
     r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/"
 )
+# A byte-identical Lambda POST repeated within this window is the client's retry.
+REPLAY_WINDOW_SECONDS = 60.0
 _FUNCTIONS = re.compile(r"^/2015-03-31/functions/?(?P<name>[^/]*)(?P<rest>/.*)?$")
 _PROVISIONED = re.compile(r"^/2019-09-30/functions/(?P<function>[^/]+)/provisioned-concurrency$")
 _ROUTE53 = "/2013-04-01/"
@@ -175,6 +187,7 @@ class EmulatorShims:
         # (region, function, qualifier) -> the config
         self._provisioned: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._logging_configs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._recent_posts: dict[tuple[str, str, str, str, bytes], tuple[float, _Reply]] = {}
         self._policies: dict[str, list[dict[str, str]]] = {}
         self._instances: dict[str, dict[str, str]] = {}
         # (primary region, table name) -> {replica region: KMS key id given for it}
@@ -515,7 +528,23 @@ class EmulatorShims:
                 self._count("lambda LoggingConfig kept")
                 with self._lock:
                     self._logging_configs[(region, name)] = request["LoggingConfig"]
+        replay_key = (
+            region,
+            method,
+            str(environ.get("PATH_INFO")),
+            str(environ.get("QUERY_STRING")),
+            body,
+        )
+        now = time.monotonic()
+        with self._lock:
+            replay = self._recent_posts.get(replay_key) if method == "POST" else None
+        if replay is not None and now - replay[0] < REPLAY_WINDOW_SECONDS:
+            self._count("lambda POST replayed")
+            return self._send(start_response, replay[1])
         reply = self._forward(environ, body)
+        if method == "POST" and reply.ok:
+            with self._lock:
+                self._recent_posts[replay_key] = (now, reply)
         with self._lock:
             known = {n: c for (r, n), c in self._logging_configs.items() if r == region}
         if reply.ok and known and reply.body.startswith(b"{"):
