@@ -319,3 +319,21 @@ def test_table_replica_is_created_listed_and_deleted_in_its_region(
         )
     assert gone.value.response["Error"]["Code"] == "ValidationException"
     assert "was not found" in gone.value.response["Error"]["Message"]
+
+
+def test_a_repeated_identical_lambda_post_is_answered_once(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
+    url, downstream, _ = served
+    east, west = client(url, "lambda"), client(url, "lambda", "us-west-2")
+    for lam in (east, east, west):
+        lam.add_permission(
+            FunctionName="epoch-register-read",
+            Qualifier="live",
+            StatementId="AllowApiGatewayInvoke",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+        )
+    reached = [(c[0], c[4]) for c in downstream.calls]
+    # The repeat in us-east-1 was answered again, not carried out twice; us-west-2 is its own.
+    assert reached == [("POST", "us-east-1"), ("POST", "us-west-2")]
