@@ -130,6 +130,14 @@ GAPS: tuple[Gap, ...] = (
         "enforces it without the statements that only match plain-HTTP requests "
         "(the emulator's loopback HTTP stands in for AWS's HTTPS)",
     ),
+    Gap(
+        resource="aws_xray_sampling_rule",
+        call="xray Create/Update/DeleteSamplingRule, GetSamplingRules, "
+        "ListTagsForResource / TagResource / UntagResource",
+        emulator="not implemented (HTTP 404 for the URLs)",
+        handling="shim: keeps the rules per region (with their tags) and answers these "
+        "calls as X-Ray does",
+    ),
 )
 
 _CREDENTIAL_SCOPE = re.compile(
@@ -141,6 +149,19 @@ _FUNCTIONS = re.compile(r"^/2015-03-31/functions/?(?P<name>[^/]*)(?P<rest>/.*)?$
 _PROVISIONED = re.compile(r"^/2019-09-30/functions/(?P<function>[^/]+)/provisioned-concurrency$")
 _ROUTE53 = "/2013-04-01/"
 _R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
+_XRAY_SHIMMED = frozenset(
+    (
+        "CreateSamplingRule",
+        "GetSamplingRules",
+        "UpdateSamplingRule",
+        "DeleteSamplingRule",
+        "ListTagsForResource",
+        "TagResource",
+        "UntagResource",
+    )
+)
+# The emulator's default account (the fake credentials' account).
+_ACCOUNT = "123456789012"
 _PLAIN_HTTP_ONLY = {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -192,6 +213,9 @@ class EmulatorShims:
         self._instances: dict[str, dict[str, str]] = {}
         # (primary region, table name) -> {replica region: KMS key id given for it}
         self._replicas: dict[tuple[str, str], dict[str, str]] = {}
+        # (region, rule name) -> the sampling rule record; rule ARN -> tags
+        self._sampling_rules: dict[tuple[str, str], dict[str, Any]] = {}
+        self._xray_tags: dict[str, dict[str, str]] = {}
         self.shimmed_calls: dict[str, int] = {}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -225,6 +249,8 @@ class EmulatorShims:
         if target == "TrentService.ReplicateKey":
             return self._replicate_key(environ, start_response)
         path = str(environ.get("PATH_INFO", ""))
+        if service == "xray" and path.strip("/") in _XRAY_SHIMMED:
+            return self._xray_call(path.strip("/"), region, environ, start_response)
         lambda_match = _PROVISIONED.match(path)
         if lambda_match is not None:
             return self._provisioned_concurrency(
@@ -610,6 +636,73 @@ class EmulatorShims:
             ],
         )
         return [body]
+
+    # -- X-Ray sampling rules --------------------------------------------------
+
+    def _xray_call(
+        self, action: str, region: str, environ: Environ, start_response: StartResponse
+    ) -> list[bytes]:
+        request = json.loads(self._read_body(environ) or b"{}")
+        self._count(f"xray {action}")
+        with self._lock:
+            if action == "CreateSamplingRule":
+                rule = dict(request.get("SamplingRule") or {})
+                name = str(rule.get("RuleName", ""))
+                if (region, name) in self._sampling_rules:
+                    return self._xray_error(start_response, f"rule {name} already exists")
+                rule["RuleARN"] = f"arn:aws:xray:{region}:{_ACCOUNT}:sampling-rule/{name}"
+                rule.setdefault("Attributes", {})
+                now = time.time()
+                record = {"SamplingRule": rule, "CreatedAt": now, "ModifiedAt": now}
+                self._sampling_rules[(region, name)] = record
+                self._xray_tags[rule["RuleARN"]] = {
+                    tag["Key"]: tag["Value"] for tag in request.get("Tags") or []
+                }
+                return self._rest_json(start_response, "200 OK", {"SamplingRuleRecord": record})
+            if action == "GetSamplingRules":
+                records = [r for (where, _), r in self._sampling_rules.items() if where == region]
+                return self._rest_json(start_response, "200 OK", {"SamplingRuleRecords": records})
+            if action == "UpdateSamplingRule":
+                update = dict(request.get("SamplingRuleUpdate") or {})
+                found = self._sampling_rule(region, update)
+                if found is None:
+                    return self._xray_error(start_response, "rule not found")
+                found["SamplingRule"].update(
+                    {k: v for k, v in update.items() if k not in ("RuleName", "RuleARN")}
+                )
+                found["ModifiedAt"] = time.time()
+                return self._rest_json(start_response, "200 OK", {"SamplingRuleRecord": found})
+            if action == "DeleteSamplingRule":
+                found = self._sampling_rule(region, request)
+                if found is None:
+                    return self._xray_error(start_response, "rule not found")
+                rule = found["SamplingRule"]
+                del self._sampling_rules[(region, rule["RuleName"])]
+                self._xray_tags.pop(rule["RuleARN"], None)
+                return self._rest_json(start_response, "200 OK", {"SamplingRuleRecord": found})
+            tags = self._xray_tags.setdefault(str(request.get("ResourceARN", "")), {})
+            if action == "TagResource":
+                tags.update({tag["Key"]: tag["Value"] for tag in request.get("Tags") or []})
+                return self._rest_json(start_response, "200 OK", {})
+            if action == "UntagResource":
+                for key in request.get("TagKeys") or []:
+                    tags.pop(key, None)
+                return self._rest_json(start_response, "200 OK", {})
+            listed = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+            return self._rest_json(start_response, "200 OK", {"Tags": listed})
+
+    def _sampling_rule(self, region: str, request: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The rule a request names by RuleName or RuleARN, in `region`."""
+        name = request.get("RuleName") or str(request.get("RuleARN", "")).rpartition("/")[2]
+        return self._sampling_rules.get((region, str(name)))
+
+    def _xray_error(self, start_response: StartResponse, message: str) -> list[bytes]:
+        return self._rest_json(
+            start_response,
+            "400 Bad Request",
+            {"Message": message},
+            [("x-amzn-ErrorType", "InvalidRequestException")],
+        )
 
     # -- Route 53 traffic policies -------------------------------------------
 

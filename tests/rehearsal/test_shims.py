@@ -337,3 +337,48 @@ def test_a_repeated_identical_lambda_post_is_answered_once(
     reached = [(c[0], c[4]) for c in downstream.calls]
     # The repeat in us-east-1 was answered again, not carried out twice; us-west-2 is its own.
     assert reached == [("POST", "us-east-1"), ("POST", "us-west-2")]
+
+
+def test_xray_sampling_rules_are_kept_per_region_with_their_tags(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
+    url, downstream, _ = served
+    east, west = client(url, "xray"), client(url, "xray", "us-west-2")
+    rule = {
+        "RuleName": "epoch-register-health",
+        "ResourceARN": "*",
+        "Priority": 100,
+        "FixedRate": 0.0,
+        "ReservoirSize": 0,
+        "ServiceName": "*",
+        "ServiceType": "*",
+        "Host": "*",
+        "HTTPMethod": "GET",
+        "URLPath": "/v1/health",
+        "Version": 1,
+    }
+    created = east.create_sampling_rule(SamplingRule=rule, Tags=[{"Key": "app", "Value": "e"}])
+    arn = created["SamplingRuleRecord"]["SamplingRule"]["RuleARN"]
+    assert arn == "arn:aws:xray:us-east-1:123456789012:sampling-rule/epoch-register-health"
+    west.create_sampling_rule(SamplingRule=rule)  # the same name in another region
+    with pytest.raises(ClientError) as twice:
+        east.create_sampling_rule(SamplingRule=rule)
+    assert twice.value.response["Error"]["Code"] == "InvalidRequestException"
+
+    east.update_sampling_rule(
+        SamplingRuleUpdate={"RuleName": "epoch-register-health", "FixedRate": 0.5}
+    )
+    (record,) = east.get_sampling_rules()["SamplingRuleRecords"]
+    assert record["SamplingRule"]["FixedRate"] == 0.5
+    assert east.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "app", "Value": "e"}]
+    east.tag_resource(ResourceARN=arn, Tags=[{"Key": "env", "Value": "x"}])
+    east.untag_resource(ResourceARN=arn, TagKeys=["app"])
+    assert east.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "env", "Value": "x"}]
+
+    east.delete_sampling_rule(RuleARN=arn)
+    assert east.get_sampling_rules()["SamplingRuleRecords"] == []
+    (kept,) = west.get_sampling_rules()["SamplingRuleRecords"]
+    assert kept["SamplingRule"]["FixedRate"] == 0.0
+    with pytest.raises(ClientError):
+        east.delete_sampling_rule(RuleName="epoch-register-health")
+    assert downstream.calls == []
