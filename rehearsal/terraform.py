@@ -381,12 +381,12 @@ def run(
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _stop_group(process)
+        stop_process_group(process)
         raise TerraformError(
             f"terraform {' '.join(args)} in {cwd} did not finish within {timeout:.0f} s"
         ) from None
     except BaseException:
-        _stop_group(process)
+        stop_process_group(process)
         raise
     return Result(
         args=tuple(args),
@@ -397,8 +397,8 @@ def run(
     )
 
 
-def _stop_group(process: subprocess.Popen[str]) -> None:
-    """SIGTERM Terraform's process group (it and its providers), SIGKILL after 10 s."""
+def stop_process_group(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM a process group (Terraform and its providers; the emulator), SIGKILL after 10 s."""
     for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(process.pid, sig)
