@@ -164,8 +164,9 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
         VALIDATOR: {"validateRequestBody": False, "validateRequestParameters": True}
     }
     definition["x-amazon-apigateway-request-validator"] = VALIDATOR
+    # GATEWAY_RESPONSES holds only responses REST API import supports.
     definition[GATEWAY_RESPONSES_KEY] = copy.deepcopy(GATEWAY_RESPONSES)
-    return import_compatible(definition)
+    return definition
 
 
 def import_compatible(definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,8 +175,8 @@ def import_compatible(definition: Mapping[str, Any]) -> dict[str, Any]:
     Raises ContractMismatchError for what cannot be left out without changing the
     meaning: a `$ref` that does not resolve, or inside oneOf/anyOf/allOf.
     """
-    document = copy.deepcopy(dict(definition))
-    inlined: dict[str, Any] = _inline_refs(document, document, ())
+    # A new tree: _inline_refs rebuilds every dict and list, so the input stays untouched.
+    inlined: dict[str, Any] = _inline_refs(dict(definition), definition, ())
     components = inlined.get("components")
     if isinstance(components, dict):
         # Only schemas (API Gateway models) are still referenced.
@@ -214,7 +215,7 @@ def _inline_refs(node: Any, document: Mapping[str, Any], seen: tuple[str, ...]) 
             return dict(node)
         if ref in seen:
             raise ContractMismatchError(f"{OPENAPI_PATH.name}: {ref} refers to itself")
-        return _inline_refs(copy.deepcopy(target), document, (*seen, ref))
+        return _inline_refs(target, document, (*seen, ref))
     for keyword in COMPOSITION_KEYWORDS:
         if any("$ref" in item for item in node.get(keyword, []) if isinstance(item, dict)):
             raise ContractMismatchError(
