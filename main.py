@@ -12,12 +12,31 @@ from pathlib import Path
 # jsii prints a Node end-of-life banner on Node 20 at every start; it is not ours to show.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from epoch_app import fast_bindings
-from epoch_settings import SettingsError
-from epoch_settings.loader import settings_from_environment
+from epoch_app import fast_bindings  # standard library only
+
+# This project's packages: a missing module among them is a bug, not a set-up step.
+OWN_PACKAGES = ("epoch_app", "epoch_blocks", "epoch_constructs", "epoch_settings", "handlers")
+
+
+def missing_dependency(error: ModuleNotFoundError) -> int:
+    """One line for a Python package this interpreter lacks (e.g. run outside the venv)."""
+    if (error.name or "").partition(".")[0] in OWN_PACKAGES:
+        raise error
+    print(
+        f"error: the Python package {error.name!r} is not installed for {sys.executable}: "
+        "run `pipenv sync` in the project folder, then `pipenv run synth` "
+        "(or `npx cdktf synth`, which runs main.py through pipenv)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def main(argv: list[str]) -> int:
+    try:
+        from epoch_settings import SettingsError
+        from epoch_settings.loader import settings_from_environment
+    except ModuleNotFoundError as error:
+        return missing_dependency(error)
     try:
         settings = settings_from_environment(argv)
     except SettingsError as err:
@@ -26,8 +45,11 @@ def main(argv: list[str]) -> int:
         return 2
     # Imported after validation: bad settings fail in well under a second,
     # before the AWS provider bindings load.
-    from epoch_app.app import synth_to
-    from epoch_constructs.region_frontend.openapi import ContractMismatchError
+    try:
+        from epoch_app.app import synth_to
+        from epoch_constructs.region_frontend.openapi import ContractMismatchError
+    except ModuleNotFoundError as error:
+        return missing_dependency(error)
 
     try:
         # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.

@@ -80,6 +80,8 @@ def install() -> bool:
     existing = sys.modules.get(PACKAGE)
     if existing is not None:
         return is_installed()
+    if any(_version(name) is None for name in PINNED):
+        return False  # not installed: the entry point reports the missing package
     mismatches = version_mismatches(PINNED)
     if mismatches:
         print(
@@ -90,7 +92,7 @@ def install() -> bool:
         return False
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return False  # not installed: the normal import reports it
+        return False  # not installed: the entry point reports the missing package
     package = importlib.util.module_from_spec(spec)
     package.__dict__["__epoch_fast_bindings__"] = True
     sys.modules[PACKAGE] = package

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,47 @@ def test_settings_from_environment_variable(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "missing.toml: settings file not found" in result.stderr
     assert not (tmp_path / "cdktf.out").exists()
+
+
+@pytest.mark.parametrize(
+    ("prelude", "missing"),
+    [
+        # An interpreter without the project's packages (e.g. the system Python).
+        ("", "pydantic"),
+        # The settings load, then the bindings are missing.
+        ("import sys; sys.modules['cdktf'] = None; ", "cdktf"),
+    ],
+)
+def test_a_missing_python_package_is_one_line_that_says_how_to_install(
+    tmp_path: Path, prelude: str, missing: str
+) -> None:
+    flags = ["-S"] if not prelude else []  # -S: no site-packages at all
+    script = f"{prelude}import runpy; runpy.run_path({str(PROJECT_ROOT / 'main.py')!r}, run_name='__main__')"
+    result = subprocess.run(
+        [sys.executable, *flags, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: the Python package {missing!r} is not installed for ")
+    assert "run `pipenv sync`" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_module_of_the_project_itself_is_a_bug_not_a_set_up_step() -> None:
+    sys.path.insert(0, str(PROJECT_ROOT))
+    try:
+        main = runpy.run_path(str(PROJECT_ROOT / "main.py"))
+    finally:
+        sys.path.remove(str(PROJECT_ROOT))
+    error = ModuleNotFoundError(
+        "No module named 'epoch_constructs.gone'", name="epoch_constructs.gone"
+    )
+    with pytest.raises(ModuleNotFoundError):
+        main["missing_dependency"](error)
