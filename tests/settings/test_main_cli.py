@@ -93,7 +93,8 @@ def test_a_missing_python_package_is_one_line_that_says_how_to_install(
     tmp_path: Path, prelude: str, missing: str
 ) -> None:
     flags = ["-S"] if not prelude else []  # -S: no site-packages at all
-    script = f"{prelude}import runpy; runpy.run_path({str(PROJECT_ROOT / 'main.py')!r}, run_name='__main__')"
+    main_py = str(PROJECT_ROOT / "main.py")
+    script = f"{prelude}import runpy; runpy.run_path({main_py!r}, run_name='__main__')"
     result = subprocess.run(
         [sys.executable, *flags, "-c", script],
         cwd=tmp_path,
