@@ -41,3 +41,11 @@ def test_every_docs_page_is_linked_and_every_local_link_resolves() -> None:
     for page in (PROJECT_ROOT / "docs").glob("*.md"):
         for target in re.findall(r"\]\(([a-z-]+\.md)", page.read_text()):
             assert (PROJECT_ROOT / "docs" / target).exists(), f"{page.name} -> {target}"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    quick_start = README.split("**Set up and run every test and gate**", 1)[1]
+    command = quick_start.split("```sh\n", 1)[1].split("\n```", 1)[0]
+    assert command.endswith("pipenv run test")
+    ci_lines = (PROJECT_ROOT / ".ci" / "run").read_text().splitlines()
+    assert command in ci_lines
