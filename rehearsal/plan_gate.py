@@ -451,6 +451,8 @@ def _root_configuration(modules: Mapping[str, StackModule]) -> str:
     for name, module in modules.items():
         declared = json.loads(module.text).get("output", {})
         for root_output, output in module.outputs.items():
+            if root_output in outputs:
+                raise TerraformError(f"two stacks' outputs both map to root output {root_output}")
             kept = {k: v for k, v in declared[output].items() if k in ("sensitive", "ephemeral")}
             outputs[root_output] = {"value": f"${{module.{name}.{output}}}", **kept}
     document: dict[str, Any] = {"module": calls}
