@@ -1,10 +1,19 @@
-"""The plan gate: `terraform init`, `validate` and `plan` of synthesized stacks, offline.
+"""The plan gate: one `terraform init` and one `terraform plan` judge every stack, offline.
 
-Each stack is copied into a scratch folder with a local backend, the provider
-pin moved to the mirrored provider (when there is a mirror), the provider's
-offline settings, fake credentials and a loopback STS (see `offline_sts`).
-What the real AWS provider says about the stack is reported per stack; a
-warning or error passes only if `ACCEPTED` names it with a reason.
+Each unique stack (byte-identical stacks are judged once) is copied into a
+scratch folder with the provider pin moved to the mirrored provider (when there
+is a mirror) and the provider's offline settings. The copies are called as
+child modules of one root configuration, which also re-exports every stack
+output, so that one `init` and one `plan -json` (fake credentials, a loopback
+STS: see `offline_sts`) judge them all. `terraform plan` validates the whole
+configuration before it plans; a validation error anywhere stops the plan.
+
+What Terraform and the real AWS provider say is sorted back to each stack by
+module address and file name, with stack-local addresses; planned changes are
+counted per stack from the plan's `planned_change` messages. A warning or
+error passes only if `ACCEPTED` names it with a reason. The two warnings that
+exist only because a stack is called as a child module (`HARNESS_WARNINGS`)
+are dropped; nothing else is.
 """
 
 from __future__ import annotations
@@ -16,48 +25,59 @@ import os
 import re
 import resource
 import shutil
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rehearsal.offline_sts import OfflineSts
 from rehearsal.terraform import (
     OFFLINE_PROVIDER_SETTINGS,
     STACK_FILE,
     Diagnostic,
-    ProviderMirror,
     Result,
-    TerraformCli,
     TerraformError,
+    address_at_line,
+    diagnostic_from_json,
     find_provider_mirror,
     find_terraform,
-    plan_diagnostics,
+    json_messages,
     prepare_workspace,
     run,
     scratch_folder,
     terraform_env,
-    validate_diagnostics,
     write_cli_config,
 )
 
 # Opting out is the only way to pass the test command without Terraform.
 SKIP_ENV = "EPOCH_SKIP_TERRAFORM_GATE"
 INIT_TIMEOUT = 300.0
-VALIDATE_TIMEOUT = 300.0
-PLAN_TIMEOUT = 600.0
-# Terraform and each provider process use more than one core; two stacks at a time
-# keep a 2-core machine busy without thrashing.
-DEFAULT_WORKERS = max(2, min(4, (os.cpu_count() or 2) // 2))
+PLAN_TIMEOUT = 900.0
 # Go's garbage collector target for Terraform and the provider processes it starts
 # (they inherit its environment): loading the AWS provider's schema allocates a
 # lot, and 400 instead of Go's default 100 cut a root stack's plan from about 11
 # to 8 CPU seconds for about 150 MB more per process. A GOGC of the caller wins.
 GOGC = "400"
 PLAN_ARGS = ("plan", "-json", "-refresh=false", "-input=false", "-lock=false", "-no-color")
+# The gate's root configuration: one module call per stack, and the stacks' outputs.
+ROOT_FILE = "main.tf.json"
+
+# Warnings Terraform gives a stack only because the gate calls it as a child
+# module; as a root module (how users run it) the stack gets neither. Dropped
+# only when they come from a stack's own files (see `harness_caused`).
+HARNESS_WARNINGS: Mapping[str, str] = {
+    "Backend configuration ignored": (
+        "a backend block counts only in the root module; the gate never used the stack's "
+        "backend (it replaced it by a local state file before it judged stacks together)"
+    ),
+    "Redundant empty provider block": (
+        "Terraform tests a child module's provider block for emptiness without the keys "
+        "an override file merges in, so the gate's provider override makes every block "
+        "look empty; provider blocks of a root module are never tested"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -98,9 +118,8 @@ class StackVerdict:
     judged_by: str = ""
     bindings_version: str = ""
     provider_version: str = ""
-    seconds: dict[str, float] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # A step that failed without diagnostics (init, a crash): its last lines.
+    # Why the stack has no plan (a failed init, errors here or in another stack).
     failure: str = ""
     planned: dict[str, int] = field(default_factory=dict)
     # Another stack with byte-identical files, whose verdict this one shares.
@@ -133,22 +152,24 @@ class StackVerdict:
                 lines.append(f"{self.label}: {self.describe(diagnostic)}")
         return lines
 
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
     def summary(self) -> str:
         if self.same_as:
             return f"{self.label}: identical to {self.same_as}, judged once"
-        timings = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in self.seconds.items())
         plan = ", ".join(f"{count} to {action}" for action, count in self.planned.items())
         errors = sum(1 for d in self.diagnostics if d.severity == "error")
         warnings = len(self.diagnostics) - errors
         return (
-            f"{self.label}: {self.judged_by}; {timings}; plan: {plan or 'none'}; "
+            f"{self.label}: {self.judged_by}; plan: {plan or 'none'}; "
             f"{errors} errors, {warnings} warnings ({len(self.accepted())} accepted)"
         )
 
 
 @dataclass(frozen=True)
 class GateReport:
-    """The verdicts of every stack and the gate's wall time."""
+    """The verdicts of every stack, what belongs to no stack, and the gate's times."""
 
     terraform: str
     mirror: str
@@ -157,22 +178,30 @@ class GateReport:
     # CPU time of the Terraform processes and their providers (and of any other
     # child process of this one that ended meanwhile).
     cpu_seconds: float
+    # Wall seconds of the shared steps (init, plan).
+    steps: Mapping[str, float] = field(default_factory=dict)
+    # Diagnostics of the gate's own root configuration: they fail the gate.
+    unattributed: tuple[Diagnostic, ...] = ()
 
     def problems(self) -> list[str]:
-        return [line for verdict in self.verdicts for line in verdict.problems()]
+        own = [f"plan gate: {d.line()}" for d in self.unattributed]
+        return [*own, *(line for verdict in self.verdicts for line in verdict.problems())]
 
     def lines(self) -> list[str]:
+        judged = sum(1 for v in self.verdicts if not v.same_as)
+        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in self.steps.items())
         head = (
             f"plan gate: {len(self.verdicts)} stacks in {self.seconds:.1f} s wall, "
-            f"{self.cpu_seconds:.0f} s CPU "
-            f"(Terraform {self.terraform}, provider from {self.mirror})"
+            f"{self.cpu_seconds:.0f} s CPU (Terraform {self.terraform}, provider from "
+            f"{self.mirror}; {judged} judged in one configuration: {steps or 'no step ran'})"
         )
         accepted = [
             f"  accepted: {v.label}: {v.describe(d)} -- {rule.reason}"
             for v in self.verdicts
             for d, rule in v.accepted()
         ]
-        return [head, *(f"  {v.summary()}" for v in self.verdicts), *accepted]
+        own = [f"  plan gate: {d.line()}" for d in self.unattributed]
+        return [head, *own, *(f"  {v.summary()}" for v in self.verdicts), *accepted]
 
 
 def unavailable_message(error: TerraformError) -> str:
@@ -181,19 +210,29 @@ def unavailable_message(error: TerraformError) -> str:
 
 
 def start_plan_gate(
-    stacks: Mapping[str, Path], *, workers: int = DEFAULT_WORKERS, scratch: Path | None = None
+    stacks: Mapping[str, Path], *, scratch: Path | None = None
 ) -> Future[GateReport]:
     """Start `run_plan_gate` in the background; the future raises TerraformError if unusable."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan-gate")
-    future = executor.submit(run_plan_gate, stacks, workers=workers, scratch=scratch)
+    future = executor.submit(run_plan_gate, stacks, scratch=scratch)
     executor.shutdown(wait=False)
     return future
 
 
-def run_plan_gate(
-    stacks: Mapping[str, Path], *, workers: int = DEFAULT_WORKERS, scratch: Path | None = None
-) -> GateReport:
-    """Judge every stack (label -> synthesized stack folder), `workers` stacks at a time.
+@dataclass(frozen=True)
+class StackModule:
+    """One stack's scratch copy, called as module `name` of the gate's root configuration."""
+
+    label: str
+    name: str
+    # The stack's JSON as Terraform reads it (for addresses from line numbers).
+    text: str
+    # Root output name -> the stack's output name.
+    outputs: Mapping[str, str]
+
+
+def run_plan_gate(stacks: Mapping[str, Path], *, scratch: Path | None = None) -> GateReport:
+    """Judge every stack (label -> synthesized stack folder) with one init and one plan.
 
     Scratch copies go under `scratch` (kept) or a temporary folder (removed).
     """
@@ -202,42 +241,68 @@ def run_plan_gate(
     terraform = find_terraform()
     mirror = find_provider_mirror(terraform.platform)
     root = scratch or scratch_folder("epoch-plan-gate-")
+    steps: dict[str, float] = {}
+    unattributed: list[Diagnostic] = []
     try:
         root.mkdir(parents=True, exist_ok=True)
         cli_config = write_cli_config(mirror, root) if mirror is not None else None
-        # With no mirror every stack would download the provider: share one download
-        # through a plugin cache (unless the caller has one), one init at a time, as
-        # the cache is not safe for concurrent installs.
-        plugin_cache = None
-        if mirror is None and not os.environ.get("TF_PLUGIN_CACHE_DIR"):
-            plugin_cache = root / "plugin-cache"
-            plugin_cache.mkdir()
-        init_lock: AbstractContextManager[object] = (
-            threading.Lock() if mirror is None else nullcontext()
-        )
+        # Identical stacks (the remote-state stack of most variants) are judged once.
+        fingerprints = {label: _fingerprint(path) for label, path in stacks.items()}
+        first: dict[str, str] = {}
+        for label, fingerprint in fingerprints.items():
+            first.setdefault(fingerprint, label)
+        judged: dict[str, StackVerdict] = {}
+        modules: dict[str, StackModule] = {}
+        for label in first.values():
+            name = _module_name(label, taken=modules.keys())
+            workspace = prepare_workspace(
+                stacks[label],
+                root / name,
+                mirror=mirror,
+                # A backend block of a child module is ignored (see HARNESS_WARNINGS).
+                backend="keep",
+                provider_settings=OFFLINE_PROVIDER_SETTINGS,
+            )
+            text = (workspace.path / STACK_FILE).read_text(encoding="utf-8")
+            outputs = json.loads(text).get("output", {})
+            modules[name] = StackModule(
+                label=label,
+                name=name,
+                text=text,
+                outputs={f"{name}__{output}": output for output in outputs},
+            )
+            judged[label] = StackVerdict(
+                label=label,
+                judged_by=workspace.judged_by,
+                bindings_version=workspace.bindings_version,
+                provider_version=workspace.provider_version,
+            )
+        root_text = _root_configuration(modules)
+        (root / ROOT_FILE).write_text(root_text, encoding="utf-8")
         with OfflineSts() as sts:
             extra = {"AWS_ENDPOINT_URL_STS": sts.url, "GOGC": os.environ.get("GOGC", GOGC)}
-            env = terraform_env(cli_config, plugin_cache=plugin_cache, extra=extra)
-            # Identical stacks (the remote-state stack of most variants) are judged once.
-            fingerprints = {label: _fingerprint(path) for label, path in stacks.items()}
-            first: dict[str, str] = {}
-            for label, fingerprint in fingerprints.items():
-                first.setdefault(fingerprint, label)
-            unique = set(first.values())
-            # Largest stacks first, so the last one to start is a short one.
-            order = sorted(unique, key=lambda label: -(stacks[label] / STACK_FILE).stat().st_size)
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
-                futures = {
-                    label: pool.submit(
-                        judge_stack, label, stacks[label], root, terraform, mirror, env, init_lock
-                    )
-                    for label in order
-                }
-                judged = {label: future.result() for label, future in futures.items()}
-            verdicts = tuple(
-                judged[label] if label in unique else _shared(judged[first[fingerprint]], label)
-                for label, fingerprint in fingerprints.items()
-            )
+            env = terraform_env(cli_config, extra=extra)
+            try:
+                init = run(
+                    terraform,
+                    ("init", "-input=false", "-no-color"),
+                    cwd=root,
+                    env=env,
+                    timeout=INIT_TIMEOUT,
+                )
+                steps["init"] = init.seconds
+                if init.returncode != 0:
+                    _fail_all(judged, f"terraform init failed: {_tail(init)}")
+                else:
+                    plan = run(terraform, PLAN_ARGS, cwd=root, env=env, timeout=PLAN_TIMEOUT)
+                    steps["plan"] = plan.seconds
+                    unattributed = judge_plan(plan, modules, judged, root_text)
+            except (TerraformError, ValueError) as error:
+                _fail_all(judged, f"{type(error).__name__}: {error}")
+        verdicts = tuple(
+            judged[label] if label in judged else _shared(judged[first[fingerprint]], label)
+            for label, fingerprint in fingerprints.items()
+        )
     finally:
         if scratch is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -247,59 +312,177 @@ def run_plan_gate(
         verdicts=verdicts,
         seconds=time.monotonic() - started,
         cpu_seconds=_children_cpu() - cpu_before,
+        steps=steps,
+        unattributed=tuple(unattributed),
     )
 
 
-def judge_stack(
-    label: str,
-    stack_dir: Path,
-    root: Path,
-    terraform: TerraformCli,
-    mirror: ProviderMirror | None,
-    env: Mapping[str, str],
-    init_lock: AbstractContextManager[object] | None = None,
-) -> StackVerdict:
-    """init, validate, then (when validation found no error) plan one stack's scratch copy."""
-    verdict = StackVerdict(label=label)
-    workspace = prepare_workspace(
-        stack_dir,
-        root / re.sub(r"[^A-Za-z0-9_.-]", "__", label),
-        mirror=mirror,
-        backend="local",
-        provider_settings=OFFLINE_PROVIDER_SETTINGS,
+def judge_plan(
+    plan: Result,
+    modules: Mapping[str, StackModule],
+    verdicts: Mapping[str, StackVerdict],
+    root_text: str,
+) -> list[Diagnostic]:
+    """Sort one `plan -json` over every stack module into the stacks' verdicts.
+
+    `verdicts` is by label. Returns the diagnostics that belong to no stack.
+    """
+    unattributed: list[Diagnostic] = []
+    counts = {name: dict.fromkeys(("add", "change", "remove"), 0) for name in modules}
+    summary: Mapping[str, Any] | None = None
+    for message in json_messages(plan.stdout):
+        kind = message.get("type")
+        if kind == "diagnostic":
+            raw = message["diagnostic"]
+            located = locate(raw, modules, root_text)
+            if located is None:
+                unattributed.append(diagnostic_from_json(raw, root_text))
+                continue
+            module, local = located
+            if harness_caused(local):
+                continue
+            verdict = verdicts[module.label]
+            diagnostic = diagnostic_from_json(local, module.text)
+            if diagnostic not in verdict.diagnostics:
+                verdict.diagnostics.append(diagnostic)
+        elif kind == "planned_change":
+            change = message["change"]
+            name = _module_of(str(change["resource"]["addr"]))
+            if name not in counts:
+                raise ValueError(f"planned change outside every stack: {change['resource']}")
+            for action in _COUNTED.get(str(change["action"]), ()):
+                counts[name][action] += 1
+        elif kind == "change_summary":
+            summary = message["changes"]
+    errored = [v.label for v in verdicts.values() if v.has_errors()]
+    root_errors = any(d.severity == "error" for d in unattributed)
+    if plan.returncode != 0 or errored or root_errors or summary is None:
+        for verdict in verdicts.values():
+            if verdict.has_errors():
+                verdict.failure = "not planned: terraform plan stopped at this stack's errors"
+            elif errored:
+                others = ", ".join(label for label in errored if label != verdict.label)
+                verdict.failure = f"not planned: terraform plan stopped at errors in {others}"
+            elif root_errors:
+                verdict.failure = (
+                    "not planned: terraform plan stopped at errors in the plan gate's own "
+                    "root configuration"
+                )
+            elif summary is None and plan.returncode == 0:
+                verdict.failure = f"terraform plan printed no change summary: {_tail(plan)}"
+            else:
+                verdict.failure = f"terraform plan exited {plan.returncode}: {_tail(plan)}"
+        return unattributed
+    totals = {
+        action: sum(c[action] for c in counts.values()) for action in ("add", "change", "remove")
+    }
+    expected = {action: int(summary.get(action, 0)) for action in totals}
+    if totals != expected:
+        raise ValueError(
+            f"planned changes per stack {totals} do not add up to terraform's summary {expected}"
+        )
+    for name, module in modules.items():
+        verdicts[module.label].planned = counts[name]
+    return unattributed
+
+
+# How each `planned_change` action counts in Terraform's change summary (a data
+# source's read counts nowhere; a replacement adds and removes).
+_COUNTED: Mapping[str, tuple[str, ...]] = {
+    "create": ("add",),
+    "update": ("change",),
+    "delete": ("remove",),
+    "replace": ("add", "remove"),
+}
+
+
+def locate(
+    raw: Mapping[str, Any], modules: Mapping[str, StackModule], root_text: str
+) -> tuple[StackModule, dict[str, Any]] | None:
+    """The stack module a diagnostic of the root configuration's plan belongs to, and the
+    diagnostic as the stack alone would have had it (stack-local address and file name).
+
+    None: it belongs to the gate's root configuration (or to nothing).
+    """
+    address = str(raw.get("address") or "")
+    where: Mapping[str, Any] = raw.get("range") or {}
+    filename = str(where.get("filename", ""))
+    if address.startswith("module."):
+        name = _module_of(address)
+        if name in modules:
+            local = dict(raw, address=address[len(f"module.{name}.") :])
+            if filename.startswith(f"{name}/"):
+                local["range"] = dict(where, filename=filename[len(name) + 1 :])
+            return modules[name], local
+    folder, _, rest = filename.partition("/")
+    if folder in modules and rest:
+        return modules[folder], dict(raw, range=dict(where, filename=rest))
+    if filename == ROOT_FILE:
+        # The root configuration holds each stack's module call and re-exported outputs.
+        found = address_at_line(root_text, int(where.get("start", {}).get("line", 0))) or ""
+        kind, _, key = found.partition(".")
+        for module in modules.values():
+            if kind == "output" and key in module.outputs:
+                return module, {**raw, "address": f"output.{module.outputs[key]}", "range": None}
+            if kind == "module" and key == module.name:
+                return module, {**raw, "address": "(module call)", "range": None}
+    return None
+
+
+def harness_caused(local: Mapping[str, Any]) -> bool:
+    """A warning (stack-local, see `locate`) that exists only because a stack is a child module."""
+    where = local.get("range") or {}
+    return (
+        local.get("severity") == "warning"
+        and str(local.get("summary")) in HARNESS_WARNINGS
+        and not local.get("address")
+        and where.get("filename") == STACK_FILE
     )
-    verdict.judged_by = workspace.judged_by
-    verdict.bindings_version = workspace.bindings_version
-    verdict.provider_version = workspace.provider_version
-    stack_text = (workspace.path / STACK_FILE).read_text(encoding="utf-8")
 
-    def step(name: str, args: Sequence[str], timeout: float) -> Result:
-        result = run(terraform, args, cwd=workspace.path, env=env, timeout=timeout)
-        verdict.seconds[name] = result.seconds
-        return result
 
-    try:
-        with init_lock or nullcontext():
-            init = step("init", ("init", "-input=false", "-no-color"), INIT_TIMEOUT)
-        if init.returncode != 0:
-            verdict.failure = f"terraform init failed: {_tail(init)}"
-            return verdict
-        validate = step("validate", ("validate", "-json", "-no-color"), VALIDATE_TIMEOUT)
-        verdict.diagnostics.extend(validate_diagnostics(validate.stdout, stack_text))
-        if any(d.severity == "error" for d in verdict.diagnostics):
-            # Even an accepted error leaves the stack unplanned, which must not pass.
-            verdict.failure = "terraform plan not run: terraform validate reported errors"
-            return verdict
-        plan = step("plan", PLAN_ARGS, PLAN_TIMEOUT)
-        found = plan_diagnostics(plan.stdout, stack_text)
-        # A plan repeats validation's warnings; list each once.
-        verdict.diagnostics.extend(d for d in found if d not in verdict.diagnostics)
-        verdict.planned = _change_summary(plan.stdout)
-        if plan.returncode != 0 and not any(d.severity == "error" for d in found):
-            verdict.failure = f"terraform plan exited {plan.returncode}: {_tail(plan)}"
-    except (TerraformError, ValueError) as error:
-        verdict.failure = f"{type(error).__name__}: {error}"
-    return verdict
+def _root_configuration(modules: Mapping[str, StackModule]) -> str:
+    """The root module: each stack as a module, and each stack output as a root output.
+
+    Terraform checks some things only in root outputs (a sensitive value in an
+    output not marked sensitive, an ephemeral output): the re-exports keep them.
+    """
+    calls = {name: {"source": f"./{name}"} for name in modules}
+    outputs: dict[str, dict[str, Any]] = {}
+    for name, module in modules.items():
+        declared = json.loads(module.text).get("output", {})
+        for root_output, output in module.outputs.items():
+            if root_output in outputs:
+                raise TerraformError(f"two stacks' outputs both map to root output {root_output}")
+            kept = {k: v for k, v in declared[output].items() if k in ("sensitive", "ephemeral")}
+            outputs[root_output] = {"value": f"${{module.{name}.{output}}}", **kept}
+    document: dict[str, Any] = {"module": calls}
+    if outputs:
+        document["output"] = outputs
+    # Indented like cdktf's JSON, so `address_at_line` can read it.
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _module_name(label: str, taken: Collection[str]) -> str:
+    """A module name (and folder name) for a stack label, unique among `taken`."""
+    base = re.sub(r"[^A-Za-z0-9_-]", "__", label)
+    if not re.match(r"[A-Za-z_]", base):
+        base = f"stack_{base}"
+    name, number = base, 1
+    while name in taken:
+        number += 1
+        name = f"{base}_{number}"
+    return name
+
+
+def _module_of(address: str) -> str:
+    """`x` of `module.x.<rest>` (the stack a resource address belongs to)."""
+    match = re.match(r"module\.([^.\[]+)", address)
+    return match.group(1) if match else ""
+
+
+def _fail_all(verdicts: Mapping[str, StackVerdict], failure: str) -> None:
+    for verdict in verdicts.values():
+        verdict.failure = failure
 
 
 def _children_cpu() -> float:
@@ -318,20 +501,8 @@ def _fingerprint(stack_dir: Path) -> str:
 
 def _shared(verdict: StackVerdict, label: str) -> StackVerdict:
     return dataclasses.replace(
-        verdict,
-        label=label,
-        same_as=verdict.label,
-        diagnostics=list(verdict.diagnostics),
-        seconds={},
+        verdict, label=label, same_as=verdict.label, diagnostics=list(verdict.diagnostics)
     )
-
-
-def _change_summary(stdout: str) -> dict[str, int]:
-    for line in stdout.splitlines():
-        if '"change_summary"' in line:
-            changes = json.loads(line).get("changes", {})
-            return {action: int(changes.get(action, 0)) for action in ("add", "change", "remove")}
-    return {}
 
 
 def _tail(result: Result) -> str:

