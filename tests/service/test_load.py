@@ -25,7 +25,11 @@ from tests.service.support import (
 pytestmark = pytest.mark.slow
 
 CLIENTS = 32
-REGISTRATIONS = 5_000
+# Every client keeps a request in flight for the whole run (about 60 each), so the
+# server's threads, the shared connection pool and dynalite see 32 concurrent
+# writers throughout; each registration is checked on its own. Throughput at
+# 5,000 is benchmarks/bench_local_load.py's figure, not this test's.
+REGISTRATIONS = 2_000
 
 
 def test_every_acknowledged_registration_is_stored_and_nothing_else(service: Service) -> None:
