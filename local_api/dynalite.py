@@ -187,7 +187,7 @@ class Dynalite:
             if _answers_http(self.host, port):
                 self._check_database(port)
                 return
-            time.sleep(0.05)
+            time.sleep(0.01)
         self.stop()
         raise DynaliteError(f"dynalite did not answer on port {port} within {timeout:.0f} s")
 
