@@ -208,7 +208,7 @@ class Dynalite:
             self.stop()
             hint = (
                 _holder_hint(self.data_dir)
-                if "Database is closed" in output or "Database is not open" in output
+                if any(sign in output for sign in _STORE_NOT_OPEN)
                 else ""
             )
             raise DynaliteError(
@@ -242,6 +242,16 @@ class Dynalite:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# How dynalite dies when a request arrives and its LevelDB store did not open (a
+# request that arrives while the open is still pending fails on its iterator).
+_STORE_NOT_OPEN = (
+    "Database is closed",
+    "Database is not open",
+    "LEVEL_DATABASE_NOT_OPEN",
+    "LEVEL_ITERATOR_NOT_OPEN",
+)
 
 
 class _PortTakenError(Exception):
