@@ -23,6 +23,8 @@ from local_api.dynalite import admin_client, wait_until_active
 from local_api.server import LocalApi
 
 REGION = "eu-central-1"
+# Test servers stop often: stop() waits up to one poll of the serving loop.
+STOP_POLL_SECONDS = 0.01
 
 
 class RequestCounter:
@@ -74,7 +76,7 @@ class Backend:
         data = data if data is not None else data_client(client_settings)
         health = health_client(client_settings)
         return cls(
-            api=LocalApi({}, port=0).start(),
+            api=LocalApi({}, port=0, poll_interval=STOP_POLL_SECONDS).start(),
             endpoint_url=endpoint_url,
             data_client=data,
             health_client=health,
@@ -340,9 +342,10 @@ class FaultProxy:
             request_queue_size = 256
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        # stop() waits for the loop's next poll (0.5 s by default).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            daemon=True,
         )
         self._thread.start()
 
