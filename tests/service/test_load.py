@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
+import sys
 import threading
 import uuid
 from collections import Counter
@@ -12,6 +14,7 @@ import pytest
 
 from handlers import contract
 from handlers.routes import item_id_for_key
+from tests.conftest import PROJECT_ROOT
 from tests.service.support import (
     DROP_RESPONSE,
     FORWARD,
@@ -33,29 +36,26 @@ REGISTRATIONS = 2_000
 
 
 def test_every_acknowledged_registration_is_stored_and_nothing_else(service: Service) -> None:
-    lock = threading.Lock()
-    remaining = [REGISTRATIONS]
-    acknowledged: list[str] = []
-    other_statuses: Counter[int] = Counter()
-
-    def client(_index: int) -> None:
-        http = KeepAliveClient(service.url)
-        try:
-            while True:
-                with lock:
-                    if remaining[0] == 0:
-                        return
-                    remaining[0] -= 1
-                status, _, body = http.request("POST", "/EpochRegisterTime")
-                with lock:
-                    if status == 201:
-                        acknowledged.append(json.loads(body)["id"])
-                    else:
-                        other_statuses[status] += 1
-        finally:
-            http.close()
-
-    run_threads(CLIENTS, client)
+    # The clients run in a process of their own, as real clients do (tests/service/clients.py).
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.service.clients",
+            service.url,
+            str(REGISTRATIONS),
+            str(CLIENTS),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    outcome = json.loads(run.stdout)
+    acknowledged: list[str] = outcome["acknowledged"]
+    other_statuses = Counter({int(status): n for status, n in outcome["other_statuses"].items()})
 
     stored = service.stored_ids()
     assert other_statuses == Counter()
