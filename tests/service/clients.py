@@ -1,14 +1,19 @@
-"""Plain HTTP clients for the service tests, and the load run's clients as a process.
+"""Plain HTTP clients for the service tests, and the load runs' clients as a process.
 
-Stdlib only, so that `python -m tests.service.clients` starts fast:
+Stdlib only (and the contract), so that `python -m tests.service.clients` starts fast:
 
-    python -m tests.service.clients URL REGISTRATIONS CLIENTS
+    python -m tests.service.clients register URL REGISTRATIONS CLIENTS
+    python -m tests.service.clients retry URL CLIENTS < keys
 
-sends REGISTRATIONS `POST /EpochRegisterTime` over CLIENTS keep-alive connections
-at once and prints one JSON object: the ids of the 201 answers and the count of any
-other status. The load test runs it apart from the server under test: in the same
-process, 32 client threads compete with the server's threads for the GIL, which
-costs more CPU than the clients themselves.
+`register` sends REGISTRATIONS `POST /EpochRegisterTime` over CLIENTS keep-alive
+connections at once and prints one JSON object: the ids of the 201 answers and the
+count of any other status. `retry` registers each key (one a line) with its
+Idempotency-Key, retrying on a lost answer (up to 5 attempts), and prints each
+key's final status and body and how often it was retried.
+
+The load tests run them apart from the server under test: in the same process,
+32 client threads compete with the server's threads for the GIL, which costs
+more CPU than the clients themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
+
+from handlers import contract
 
 
 def connect(url: str, timeout: float = 10) -> http.client.HTTPConnection:
@@ -102,9 +109,49 @@ def register_concurrently(url: str, registrations: int, clients: int) -> dict[st
     return {"acknowledged": acknowledged, "other_statuses": dict(other_statuses)}
 
 
+def register_with_retries(url: str, keys: list[str], clients: int) -> dict[str, object]:
+    """Each key once with its Idempotency-Key over `clients` connections, retried (up to
+    5 attempts) when the answer is lost: final status and body per key, retries per key."""
+    lock = threading.Lock()
+    queue = list(keys)
+    results: dict[str, tuple[int, object]] = {}
+    retries: Counter[str] = Counter()
+
+    def client(_index: int) -> None:
+        connection = KeepAliveClient(url)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    key = queue.pop()
+                for _attempt in range(5):
+                    try:
+                        status, _, body = connection.request(
+                            "POST", "/EpochRegisterTime", {contract.IDEMPOTENCY_HEADER: key}
+                        )
+                    except (OSError, http.client.HTTPException):
+                        with lock:
+                            retries[key] += 1
+                        continue
+                    with lock:
+                        results[key] = (status, json.loads(body))
+                    break
+        finally:
+            connection.close()
+
+    run_threads(clients, client)
+    return {"results": results, "retries": dict(retries)}
+
+
 def main(argv: list[str]) -> int:
-    url, registrations, clients = argv[0], int(argv[1]), int(argv[2])
-    print(json.dumps(register_concurrently(url, registrations, clients)))
+    mode, url, *numbers = argv
+    if mode == "register":
+        outcome = register_concurrently(url, int(numbers[0]), int(numbers[1]))
+    else:
+        keys = sys.stdin.read().split()
+        outcome = register_with_retries(url, keys, int(numbers[0]))
+    print(json.dumps(outcome))
     return 0
 
 
