@@ -19,8 +19,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers import contract
@@ -122,8 +120,11 @@ class Dynalite:
             if chosen and port_in_use(self.host, port):
                 raise DynaliteError(f"cannot start dynalite: port {port} is already in use")
             self._launch(node, cli, port)
+            # Node takes a moment to boot: build the client for the readiness check
+            # (importing boto3 and loading its DynamoDB model) in the meantime.
+            checker = admin_client(f"http://{self.host}:{port}", attempts=1)
             try:
-                self._wait_ready(port, timeout)
+                self._wait_ready(port, timeout, checker)
             except _PortTakenError:
                 if chosen:
                     raise DynaliteError(
@@ -168,7 +169,7 @@ class Dynalite:
         self._output.seek(0)
         return self._output.read().decode("utf-8", "replace")
 
-    def _wait_ready(self, port: int, timeout: float) -> None:
+    def _wait_ready(self, port: int, timeout: float, checker: Any) -> None:
         deadline = time.monotonic() + timeout
         assert self._process is not None
         while time.monotonic() < deadline:
@@ -185,17 +186,17 @@ class Dynalite:
                 )
                 raise DynaliteError(f"dynalite exited with code {code} at start-up: {detail}")
             if _answers_http(self.host, port):
-                self._check_database(port)
+                self._check_database(checker)
                 return
-            time.sleep(0.05)
+            time.sleep(0.01)
         self.stop()
         raise DynaliteError(f"dynalite did not answer on port {port} within {timeout:.0f} s")
 
-    def _check_database(self, port: int) -> None:
+    def _check_database(self, checker: Any) -> None:
         """dynalite listens before its LevelDB store opens: make one real call."""
         assert self._process is not None
         try:
-            admin_client(f"http://{self.host}:{port}", attempts=1).list_tables(Limit=1)
+            checker.list_tables(Limit=1)
         except (ClientError, BotoCoreError):
             try:
                 # It exits by itself once the store fails to open; on a loaded
@@ -207,7 +208,7 @@ class Dynalite:
             self.stop()
             hint = (
                 _holder_hint(self.data_dir)
-                if "Database is closed" in output or "Database is not open" in output
+                if any(sign in output for sign in _STORE_NOT_OPEN)
                 else ""
             )
             raise DynaliteError(
@@ -241,6 +242,16 @@ class Dynalite:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# How dynalite dies when a request arrives and its LevelDB store did not open (a
+# request that arrives while the open is still pending fails on its iterator).
+_STORE_NOT_OPEN = (
+    "Database is closed",
+    "Database is not open",
+    "LEVEL_DATABASE_NOT_OPEN",
+    "LEVEL_ITERATOR_NOT_OPEN",
+)
 
 
 class _PortTakenError(Exception):
@@ -306,6 +317,10 @@ def _answers_http(host: str, port: int) -> bool:
 
 def admin_client(endpoint_url: str, region: str = "us-east-1", *, attempts: int = 3) -> Any:
     """A DynamoDB client for a local server (fake credentials, short timeouts)."""
+    # Imported here: local mode starts dynalite before paying for boto3 (see start()).
+    import boto3
+    from botocore.config import Config
+
     return boto3.client(
         "dynamodb",
         endpoint_url=endpoint_url,

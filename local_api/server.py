@@ -254,10 +254,13 @@ class LocalApi:
         *,
         host: str = "127.0.0.1",
         port: int = 8080,
+        poll_interval: float = 0.05,
     ) -> None:
         # Binding happens here: a port in use raises OSError before anything else starts.
         self._server = _Server((host, port), handlers_by_function)
         self.host = host
+        # How often the serving loop looks for stop() (stop() waits up to this long).
+        self.poll_interval = poll_interval
         self._thread: threading.Thread | None = None
 
     def set_handlers(self, handlers_by_function: Mapping[str, LambdaHandler]) -> None:
@@ -273,7 +276,7 @@ class LocalApi:
         return f"http://{self.host}:{self.port}"
 
     def serve_forever(self) -> None:
-        self._server.serve_forever(poll_interval=0.05)
+        self._server.serve_forever(poll_interval=self.poll_interval)
 
     def start(self) -> LocalApi:
         self._thread = threading.Thread(target=self.serve_forever, name="local-api", daemon=True)

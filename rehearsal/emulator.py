@@ -61,7 +61,7 @@ class Emulator:
                 with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=2):  # noqa: S310 (http on loopback)
                     return
             except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
+                time.sleep(0.05)
         self.stop()
         raise EmulatorError(
             f"the emulator did not answer on {self.url} within {READY_TIMEOUT_SECONDS:.0f} s; "

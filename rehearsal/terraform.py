@@ -383,7 +383,7 @@ def run(
     except subprocess.TimeoutExpired:
         stop_process_group(process)
         raise TerraformError(
-            f"terraform {' '.join(args)} in {cwd} did not finish within {timeout:.0f} s"
+            f"terraform {' '.join(args)} in {cwd} did not finish within {timeout:g} s"
         ) from None
     except BaseException:
         stop_process_group(process)

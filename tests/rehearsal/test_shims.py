@@ -80,12 +80,17 @@ def served() -> Iterator[tuple[str, Downstream, EmulatorShims]]:
     downstream = Downstream()
     shims = EmulatorShims(downstream)
     server = make_server("127.0.0.1", 0, shims, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default, on every test.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.port}", downstream, shims
     finally:
         server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def client(url: str, service: str, region: str = "us-east-1") -> Any:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -21,8 +20,13 @@ from handlers import contract
 from handlers.runtime import Settings, data_client, health_client, make_handler
 from local_api.dynalite import admin_client, wait_until_active
 from local_api.server import LocalApi
+from tests.service.clients import KeepAliveClient as KeepAliveClient
+from tests.service.clients import connect as connect
+from tests.service.clients import run_threads as run_threads
 
 REGION = "eu-central-1"
+# Test servers stop often: stop() waits up to one poll of the serving loop.
+STOP_POLL_SECONDS = 0.01
 
 
 class RequestCounter:
@@ -74,7 +78,7 @@ class Backend:
         data = data if data is not None else data_client(client_settings)
         health = health_client(client_settings)
         return cls(
-            api=LocalApi({}, port=0).start(),
+            api=LocalApi({}, port=0, poll_interval=STOP_POLL_SECONDS).start(),
             endpoint_url=endpoint_url,
             data_client=data,
             health_client=health,
@@ -340,7 +344,11 @@ class FaultProxy:
             request_queue_size = 256
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            daemon=True,
+        )
         self._thread.start()
 
     @property
@@ -355,55 +363,3 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
-
-
-def connect(url: str, timeout: float = 10) -> http.client.HTTPConnection:
-    """A raw HTTP/1.1 connection to a service URL (for requests `requests` cannot send)."""
-    target = urlsplit(url)
-    return http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=timeout)
-
-
-class KeepAliveClient:
-    """One persistent HTTP/1.1 connection (far cheaper per request than `requests`,
-    which matters when 32 clients share two cores with the server and dynalite)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._connection = connect(url, timeout=30)
-
-    def request(
-        self, method: str, path: str, headers: Mapping[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        """Send one request; a connection failure raises OSError (http.client errors)
-        and the next request reconnects."""
-        try:
-            self._connection.request(method, path, headers=dict(headers or {}))
-            response = self._connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException):
-            self._connection.close()
-            self._connection = connect(self.url, timeout=30)
-            raise
-        return response.status, dict(response.getheaders()), body
-
-    def close(self) -> None:
-        self._connection.close()
-
-
-def run_threads(count: int, target: Callable[[int], None]) -> None:
-    """Run `target(i)` in `count` threads; re-raise the first failure."""
-    errors: list[BaseException] = []
-
-    def wrapped(index: int) -> None:
-        try:
-            target(index)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]

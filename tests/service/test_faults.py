@@ -7,10 +7,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from botocore.stub import Stubber
 
 from handlers import contract
@@ -72,23 +74,33 @@ def test_stopping_dynalite_mid_run_gives_503s_and_the_api_recovers(tmp_path: Pat
         with lock:
             return sum(1 for o in outcomes if o.phase == wanted_phase and o.status == status)
 
+    def past_the_health_cache(answered_at: float) -> None:
+        time.sleep(max(0.0, answered_at + 0.3 - time.monotonic()))
+
     writers = threading.Thread(target=run_threads, args=(4, writer))
     writers.start()
     try:
         wait_until(lambda: count("up", 201) >= 20, 10, "registrations before the outage")
         assert service.get("/health").status_code == 200
+        health_answered = time.monotonic()
 
         database.stop()
         phase[0] = "down"
-        wait_until(lambda: count("down", 503) >= 4, 15, "503s during the outage")
-        time.sleep(0.3)  # past the health cache
-        health_down = service.get("/health")
-        list_down = service.get("/getEpoch")
+        # The list goes through the SDK's retries and backoff (seconds) like the writes:
+        # it runs alongside them instead of after them.
+        with ThreadPoolExecutor(max_workers=1) as lister:
+            listing = lister.submit(requests.get, f"{service.url}/getEpoch", timeout=30)
+            past_the_health_cache(health_answered)
+            health_down = service.get("/health")
+            health_answered = time.monotonic()
+            wait_until(lambda: count("down", 503) >= 4, 15, "503s during the outage")
+            list_down = listing.result()
 
         database.start()  # same port, same data folder
         phase[0] = "restarted"
         wait_until(lambda: count("restarted", 201) >= 20, 15, "registrations after the restart")
-        time.sleep(0.3)
+        done.set()  # writers still in the SDK's backoff finish while the health cache expires
+        past_the_health_cache(health_answered)
         health_up = service.get("/health")
     finally:
         done.set()

@@ -15,7 +15,7 @@ import pytest
 from handlers.runtime import Settings, data_client, health_client, make_handler
 from local_api.dynalite import Dynalite
 from local_api.server import LocalApi
-from tests.service.support import new_table
+from tests.service.support import STOP_POLL_SECONDS, new_table
 
 EAST, WEST = "us-east-1", "us-west-2"
 
@@ -48,6 +48,7 @@ def serve_region(dynalite: Dynalite) -> Iterator[RegionFactory]:
                 "health": make_handler("health", settings, health),
             },
             port=0,
+            poll_interval=STOP_POLL_SECONDS,
         ).start()
         started.append(api)
         return api

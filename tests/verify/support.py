@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from local_api.server import LocalApi
+from tests.service.support import STOP_POLL_SECONDS
 from verify.cli import main
 
 # (method, path with query) -> (status, headers, body)
@@ -93,7 +94,9 @@ def scripted_server(script: Script, wrap: Callable[[Any], Any] | None = None) ->
     server = _ScriptedServer(script)
     if wrap is not None:
         server.socket = wrap(server.socket)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": STOP_POLL_SECONDS}
+    )
     thread.start()
     try:
         yield int(server.server_address[1])

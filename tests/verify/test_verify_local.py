@@ -115,7 +115,7 @@ def test_registrations_that_never_replicate_fail_replication_and_idempotency(
         "--checks",
         "replication,idempotency",
         "--replication-timeout",
-        "0.5",
+        "0.2",
     )
     assert code == 1
     assert statuses(document, "replication") == {
@@ -123,7 +123,7 @@ def test_registrations_that_never_replicate_fail_replication_and_idempotency(
         f"{WEST} -> {EAST}": "fail",
     }
     assert statuses(document, "idempotency") == {f"{EAST} then {WEST}": "fail"}
-    assert any("not readable after 0.5 s" in detail for *_, detail in failures(document))
+    assert any("not readable after 0.2 s" in detail for *_, detail in failures(document))
 
 
 def test_outputs_file_from_cdktf_deploy_is_read(
