@@ -102,14 +102,7 @@ class _Server:
                     f"the checkov scan server has ended: {self._log_tail()}"
                 ) from None
         returncode = done.result(timeout=SCAN_TIMEOUT)
-        result = Result(
-            returncode,
-            stdout.read_text(encoding="utf-8", errors="replace"),
-            stderr.read_text(encoding="utf-8", errors="replace"),
-        )
-        stdout.unlink()
-        stderr.unlink()
-        return result
+        return Result(returncode, _take(stdout), _take(stderr))
 
     def _read(self) -> None:
         assert self._process.stdout is not None
@@ -150,6 +143,16 @@ class _Server:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def _take(path: Path) -> str:
+    """The file's text, then removes it; "" if the child never wrote it."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    path.unlink()
+    return text
+
+
 _SERVER: list[_Server] = []
 _SERVER_LOCK = threading.Lock()
 
@@ -182,14 +185,14 @@ def _scan_in_child(request: dict[str, Any]) -> int:
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
-    os.chdir(request["cwd"])
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     for fd, name in ((1, "stdout"), (2, "stderr")):
         target = os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(target, fd)
         os.close(target)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    os.chdir(request["cwd"])
     sys.argv = ["checkov", *request["args"]]
     code: Any
     try:
