@@ -84,7 +84,9 @@ def expression_errors(stacks: dict[K, dict[str, Any]], scratch: Path) -> dict[K,
         body = {k: v for k, v in stack.items() if k != "terraform"}
         for path, text in interpolated_strings(body):
             if text not in files:
-                local = f"e{len(files)}"
+                # Not a name a stack would reference: a stack's reference to a local it
+                # does not declare must not resolve to one of these.
+                local = f"epoch_gate_expression_{len(files)}"
                 name = files[text] = f"{local}.tf.json"
                 (scratch / name).write_text(json.dumps({"locals": {local: text}}), encoding="utf-8")
                 where[name] = []
