@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests import checkov_scans
 from tests.background import Gate
 from tests.conftest import PROJECT_ROOT
 
@@ -99,8 +100,8 @@ def test_zizmor_catches_a_bad_workflow(bad_workflows: Path) -> None:
 
 def checkov(folder: Path, cwd: Path) -> dict[str, Any]:
     # Run from a scratch folder: the project's .checkov.yaml is for terraform_json.
-    result = run(
-        str(BIN / "checkov"),
+    result = checkov_scans.run(
+        cwd,
         "--directory",
         str(folder),
         "--framework",
@@ -110,14 +111,14 @@ def checkov(folder: Path, cwd: Path) -> dict[str, Any]:
         "--compact",
         "--output",
         "json",
-        cwd=cwd,
     )
     assert result.returncode in (0, 1), result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     return report
 
 
-# checkov takes several seconds a run: both run on background workers (tests/background.py).
+# checkov takes seconds a scan: both run on background workers (tests/background.py), in
+# the session's one checkov process (tests/checkov_scans.py).
 CHECKOV_WORKFLOWS = Gate("checkov workflows", lambda scratch: checkov(WORKFLOWS, scratch))
 CHECKOV_BAD = Gate(
     "checkov bad workflow", lambda scratch: checkov(write_bad_workflows(scratch), scratch)
@@ -138,3 +139,5 @@ def test_checkov_catches_a_bad_workflow() -> None:
     failed = {check["check_id"] for check in report["results"]["failed_checks"]}
     # write-all, workflow_dispatch inputs, shell injection
     assert {"CKV2_GHA_1", "CKV_GHA_7", "CKV_GHA_2"} <= failed
+    # Its report is its own: no finding of another scan in the same checkov process.
+    assert {check["file_path"] for check in report["results"]["failed_checks"]} == {"/bad.yml"}

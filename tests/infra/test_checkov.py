@@ -3,25 +3,25 @@
 A file checkov cannot parse is reported as a parsing error, not a failure, so
 the gate also insists on zero parsing errors and on checks having run.
 Skips live in .checkov.yaml, each with its reason. The checkov runs are
-background gates (tests/background.py): they start right after synthesis.
+background gates (tests/background.py), the scans of the synthesized output
+right after synthesis; every scan is checkov's own command line run in a child
+of one process that imports checkov once (tests/checkov_scans.py).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import checkov_scans
 from tests.background import Gate
 from tests.conftest import PROJECT_ROOT
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import is_key_policy
 
-CHECKOV = Path(sys.executable).with_name("checkov")
 CONFIG = PROJECT_ROOT / ".checkov.yaml"
 # Skipped globally because they only fire on KMS key policies (resource "*" is
 # the key itself there); see .checkov.yaml and test_key_policy_checks_fire_only_on_key_policies.
@@ -29,24 +29,17 @@ KEY_POLICY_CHECKS = {"CKV_AWS_109", "CKV_AWS_111", "CKV_AWS_356"}
 
 
 def run_checkov(directory: Path, *extra: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [
-            str(CHECKOV),
-            "--directory",
-            str(directory),
-            "--framework",
-            "terraform_json",
-            "--output",
-            "json",
-            "--compact",
-            "--skip-download",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=directory,
+    result = checkov_scans.run(
+        directory,
+        "--directory",
+        str(directory),
+        "--framework",
+        "terraform_json",
+        "--output",
+        "json",
+        "--compact",
+        "--skip-download",
+        *extra,
     )
     assert result.stdout.strip(), f"checkov printed nothing; stderr:\n{result.stderr[-2000:]}"
     report = json.loads(result.stdout)
@@ -114,3 +107,6 @@ def test_gate_fails_on_an_insecure_bucket() -> None:
     # The gate can fail: an unencrypted, unversioned bucket is flagged.
     report = INSECURE_BUCKET.result()
     assert report["summary"]["failed"] > 0
+    # Its report is its own: no result of another scan in the same checkov process.
+    results = report["results"]["passed_checks"] + report["results"]["failed_checks"]
+    assert {c["file_path"] for c in results} == {"/stacks/insecure/cdk.tf.json"}
