@@ -46,8 +46,9 @@ def main(argv: list[str]) -> int:
     # Imported after validation: bad settings fail in well under a second,
     # before the AWS provider bindings load.
     try:
-        from epoch_app.app import synth_to
-        from epoch_constructs.region_frontend.openapi import ContractMismatchError
+        with fast_bindings.loading_bindings():
+            from epoch_app.app import synth_to
+            from epoch_constructs.region_frontend.openapi import ContractMismatchError
     except ModuleNotFoundError as error:
         return missing_dependency(error)
 

@@ -9,6 +9,8 @@ register; and end `main.py` with the right exit code and nothing lost.
 from __future__ import annotations
 
 import filecmp
+import gc
+import importlib
 import json
 import os
 import subprocess
@@ -200,3 +202,15 @@ def test_run_and_exit_keeps_exit_code_output_and_traceback(
     assert result.stdout == "written\n"
     assert result.stderr.endswith(stderr)
     assert ("Traceback" in result.stderr) == ("raise" in body)
+
+
+def test_loading_bindings_pauses_the_collector_and_freezes_what_was_imported() -> None:
+    frozen = gc.get_freeze_count()
+    with fast_bindings.loading_bindings():
+        assert not gc.isenabled()
+        kept = [types.SimpleNamespace() for _ in range(10)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(kept)
+    with pytest.raises(ModuleNotFoundError), fast_bindings.loading_bindings():
+        importlib.import_module("no_such_module")
+    assert gc.isenabled()

@@ -11,7 +11,6 @@ to another provider version (to test its fallback). It ends through
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from pathlib import Path
@@ -53,19 +52,10 @@ def main(argv: list[str]) -> int:
         }
     fast_bindings.install()
 
-    # The bindings' import creates only objects that live until the process
-    # ends (classes, typing annotations: some 26,000 classes on the normal
-    # import), and the cyclic collector's passes over them during the import
-    # cost a quarter of its CPU. Collection is off during the import, and its
-    # objects are then left out of later passes (`gc.freeze`). What is imported
-    # and run is unchanged.
-    gc.disable()
-    try:
+    # As main.py imports them.
+    with fast_bindings.loading_bindings():
         from epoch_app.app import synth_to
         from epoch_settings import load_settings
-    finally:
-        gc.freeze()
-        gc.enable()
 
     for name, path in VARIANTS.items():
         synth_to(load_settings(path), args.outroot / name / "cdktf.out")
