@@ -20,5 +20,10 @@ if [ ! -x node_modules/.bin/dynalite ] || [ package-lock.json -nt node_modules/.
   npm ci --no-audit --no-fund --loglevel=error
 fi
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# Let Python keep compiled modules (and pytest its assertion-rewritten ones, in
+# __pycache__, which git ignores) even where the environment says not to: without
+# them every session, and every Python subprocess a test starts, compiles the
+# project and pytest's plugins again (about 2 CPU seconds per session here).
+unset PYTHONDONTWRITEBYTECODE
 # pytest in-process, then the process ends without interpreter teardown (as main.py does).
 exec python -c 'import pytest; from epoch_app.fast_bindings import exit_now; exit_now(int(pytest.main()))' "$@"
