@@ -425,16 +425,6 @@ class Diagnostic(NamedTuple):
         return f"{text}: {detail}" if detail else text
 
 
-def validate_diagnostics(stdout: str, stack_text: str | None = None) -> list[Diagnostic]:
-    """Diagnostics of `terraform validate -json`.
-
-    Validation diagnostics carry a file range, not an address; with the stack's
-    JSON text the range's line is turned into the resource address it falls in.
-    """
-    document = json.loads(stdout)
-    return [diagnostic_from_json(d, stack_text) for d in document.get("diagnostics", [])]
-
-
 def plan_diagnostics(stdout: str, stack_text: str | None = None) -> list[Diagnostic]:
     """Diagnostics of `terraform plan -json` (one JSON message per line)."""
     return [
@@ -450,7 +440,11 @@ def json_messages(stdout: str) -> list[dict[str, Any]]:
 
 
 def diagnostic_from_json(raw: Mapping[str, Any], stack_text: str | None) -> Diagnostic:
-    """One diagnostic of Terraform's JSON output; see `validate_diagnostics` for the address."""
+    """One diagnostic of Terraform's JSON output.
+
+    A diagnostic about configuration carries a file range, not an address; with
+    the stack's JSON text the range's line is turned into the address it falls in.
+    """
     address = str(raw.get("address") or "")
     where = raw.get("range") or {}
     if not address and where:

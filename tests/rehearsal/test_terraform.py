@@ -7,6 +7,7 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,21 +213,19 @@ def test_run_stops_a_command_that_outlives_its_timeout(tmp_path: Path) -> None:
 TABLE = "aws_dynamodb_table.table"
 
 
-def test_validate_diagnostics_get_the_address_of_their_line() -> None:
+def test_diagnostics_get_the_address_of_their_line() -> None:
     text = json.dumps(STACK, indent=2)
     line = next(n for n, s in enumerate(text.splitlines(), 1) if "SOMETIMES" in s)
-    output = {
-        "diagnostics": [
-            {
-                "severity": "error",
-                "summary": "expected billing_mode to be one of [...]",
-                "detail": "",
-                "range": {"filename": "cdk.tf.json", "start": {"line": line}},
-            },
-            {"severity": "warning", "summary": "no range", "detail": "d"},
-        ]
-    }
-    assert tf.validate_diagnostics(json.dumps(output), text) == [
+    diagnostics: list[dict[str, Any]] = [
+        {
+            "severity": "error",
+            "summary": "expected billing_mode to be one of [...]",
+            "detail": "",
+            "range": {"filename": "cdk.tf.json", "start": {"line": line}},
+        },
+        {"severity": "warning", "summary": "no range", "detail": "d"},
+    ]
+    assert [tf.diagnostic_from_json(d, text) for d in diagnostics] == [
         tf.Diagnostic(
             "error", "expected billing_mode to be one of [...]", "", "aws_dynamodb_table.table"
         ),
