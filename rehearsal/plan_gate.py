@@ -192,7 +192,8 @@ class GateReport:
         steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in self.steps.items())
         head = (
             f"plan gate: {len(self.verdicts)} stacks in {self.seconds:.1f} s wall, "
-            f"{self.cpu_seconds:.0f} s CPU (Terraform {self.terraform}, provider from "
+            f"{self.cpu_seconds:.0f} s CPU of child processes ended meanwhile "
+            f"(Terraform {self.terraform}, provider from "
             f"{self.mirror}; {judged} judged in one configuration: {steps or 'no step ran'})"
         )
         accepted = [
