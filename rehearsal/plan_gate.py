@@ -27,7 +27,6 @@ import resource
 import shutil
 import time
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,16 +207,6 @@ class GateReport:
 def unavailable_message(error: TerraformError) -> str:
     """The one line the test command prints when the gate cannot run."""
     return f"plan gate: {error}; or set {SKIP_ENV}=1 to skip this gate"
-
-
-def start_plan_gate(
-    stacks: Mapping[str, Path], *, scratch: Path | None = None
-) -> Future[GateReport]:
-    """Start `run_plan_gate` in the background; the future raises TerraformError if unusable."""
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan-gate")
-    future = executor.submit(run_plan_gate, stacks, scratch=scratch)
-    executor.shutdown(wait=False)
-    return future
 
 
 @dataclass(frozen=True)
