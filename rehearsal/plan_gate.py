@@ -217,8 +217,13 @@ class StackModule:
     name: str
     # The stack's JSON as Terraform reads it (for addresses from line numbers).
     text: str
-    # Root output name -> the stack's output name.
-    outputs: Mapping[str, str]
+    # The stack's output blocks, by output name.
+    output_blocks: Mapping[str, Mapping[str, Any]]
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """Root output name -> the stack's output name."""
+        return {f"{self.name}__{output}": output for output in self.output_blocks}
 
 
 def run_plan_gate(stacks: Mapping[str, Path], *, scratch: Path | None = None) -> GateReport:
@@ -254,12 +259,8 @@ def run_plan_gate(stacks: Mapping[str, Path], *, scratch: Path | None = None) ->
                 provider_settings=OFFLINE_PROVIDER_SETTINGS,
             )
             text = (workspace.path / STACK_FILE).read_text(encoding="utf-8")
-            outputs = json.loads(text).get("output", {})
             modules[name] = StackModule(
-                label=label,
-                name=name,
-                text=text,
-                outputs={f"{name}__{output}": output for output in outputs},
+                label=label, name=name, text=text, output_blocks=json.loads(text).get("output", {})
             )
             judged[label] = StackVerdict(
                 label=label,
@@ -439,11 +440,11 @@ def _root_configuration(modules: Mapping[str, StackModule]) -> str:
     calls = {name: {"source": f"./{name}"} for name in modules}
     outputs: dict[str, dict[str, Any]] = {}
     for name, module in modules.items():
-        declared = json.loads(module.text).get("output", {})
         for root_output, output in module.outputs.items():
             if root_output in outputs:
                 raise TerraformError(f"two stacks' outputs both map to root output {root_output}")
-            kept = {k: v for k, v in declared[output].items() if k in ("sensitive", "ephemeral")}
+            block = module.output_blocks[output]
+            kept = {k: v for k, v in block.items() if k in ("sensitive", "ephemeral")}
             outputs[root_output] = {"value": f"${{module.{name}.{output}}}", **kept}
     document: dict[str, Any] = {"module": calls}
     if outputs:

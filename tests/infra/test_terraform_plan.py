@@ -219,7 +219,9 @@ def test_a_good_stack_next_to_a_broken_one_fails_as_not_planned(
 
 
 def _module(name: str, text: str = "") -> StackModule:
-    return StackModule(label=f"{name}/stack", name=name, text=text, outputs={f"{name}__url": "url"})
+    return StackModule(
+        label=f"{name}/stack", name=name, text=text, output_blocks={"url": {"value": "x"}}
+    )
 
 
 def _warning(summary: str, filename: str, address: str = "") -> dict[str, Any]:
