@@ -29,17 +29,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from epoch_settings import load_settings
 from tests import checkov_scans
-from tests.infra.test_checkov import CONFIG, KEY_POLICY_CHECKS
+from tests.infra.conftest import Synthesized
+from tests.infra.test_checkov import (
+    scan_every_variant,
+    scan_insecure_bucket,
+    scan_key_policy_checks,
+)
 from tests.infra.test_terraform_core import STACKS, expression_errors
 from tests.infra.variants import VARIANTS
-from tests.test_workflows import BAD_WORKFLOW, WORKFLOWS
+from tests.test_workflows import WORKFLOWS, checkov, write_bad_workflows
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-TERRAFORM_JSON = ["--framework", "terraform_json", "--output", "json", "--compact"]
-GITHUB_ACTIONS = ["--framework", "github_actions", "--quiet", "--compact", "--output", "json"]
 
 
 def cpu() -> float:
@@ -62,40 +66,40 @@ def run(*command: str, cwd: Path = PROJECT_ROOT, env: dict[str, str] | None = No
         raise SystemExit(f"{command[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
-def checkov_scans_of(root: Path, scratch: Path) -> list[tuple[Path, list[str]]]:
-    """The session's five checkov scans: (folder to run in, arguments)."""
-    insecure = scratch / "insecure"
-    (insecure / "stacks" / "insecure").mkdir(parents=True)
-    (insecure / "stacks" / "insecure" / "cdk.tf.json").write_text(
-        json.dumps({"resource": {"aws_s3_bucket": {"plain": {"bucket": "plain-bucket"}}}})
-    )
-    bad = scratch / "bad" / ".github" / "workflows"
-    bad.mkdir(parents=True)
-    (bad / "bad.yml").write_text(BAD_WORKFLOW)
-    default = root / "default" / "cdktf.out"
-    checks = ",".join(sorted(KEY_POLICY_CHECKS))
-    tf = [*TERRAFORM_JSON, "--skip-download"]
-    gha = [*GITHUB_ACTIONS, "--skip-download"]
-    return [
-        (root, ["--directory", str(root), *tf, "--config-file", str(CONFIG)]),
-        (default, ["--directory", str(default), *tf, "--check", checks]),
-        (insecure, ["--directory", str(insecure), *tf, "--config-file", str(CONFIG)]),
-        (scratch, ["--directory", str(WORKFLOWS), *gha]),
-        (scratch, ["--directory", str(bad), *gha]),
-    ]
+def session_checkov_scans(root: Path, scratch: Path) -> None:
+    """The session's five checkov scans, through the gates' own functions."""
+    apps = {
+        name: Synthesized(name, load_settings(path), root / name / "cdktf.out")
+        for name, path in VARIANTS.items()
+    }
+    for folder in ("every", "key-policy", "insecure", "workflows", "bad"):
+        (scratch / folder).mkdir()
+    scan_every_variant(scratch / "every", apps, root)
+    scan_key_policy_checks(scratch / "key-policy", apps, root)
+    scan_insecure_bucket(scratch / "insecure")
+    checkov(WORKFLOWS, scratch / "workflows")
+    checkov(write_bad_workflows(scratch / "bad"), scratch / "bad")
 
 
 def checkov_one_process(root: Path, scratch: Path) -> None:
-    for cwd, args in checkov_scans_of(root, scratch):
-        result = checkov_scans.run(cwd, *args)
-        if result.returncode not in (0, 1):
-            raise SystemExit(f"checkov scan failed: {result.stderr[-2000:]}")
+    session_checkov_scans(root, scratch)
     checkov_scans.close()  # its CPU is counted once it has been waited for
 
 
 def checkov_processes(root: Path, scratch: Path) -> None:
-    for cwd, args in checkov_scans_of(root, scratch):
-        run(str(BIN / "checkov"), *args, cwd=cwd)
+    # As before: one `checkov` process per scan, same arguments and folders.
+    def one_process(cwd: Path, *args: str) -> checkov_scans.Result:
+        result = subprocess.run(
+            [str(BIN / "checkov"), *args], cwd=cwd, capture_output=True, text=True, check=False
+        )
+        return checkov_scans.Result(result.returncode, result.stdout, result.stderr)
+
+    shared = checkov_scans.run
+    checkov_scans.run = one_process
+    try:
+        session_checkov_scans(root, scratch)
+    finally:
+        checkov_scans.run = shared
 
 
 def stacks_of(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
