@@ -20,9 +20,7 @@ from handlers import contract
 from handlers.runtime import Settings, data_client, health_client, make_handler
 from local_api.dynalite import admin_client, wait_until_active
 from local_api.server import LocalApi
-from tests.service.clients import KeepAliveClient as KeepAliveClient
-from tests.service.clients import connect as connect
-from tests.service.clients import run_threads as run_threads
+from tests.service.clients import connect
 
 REGION = "eu-central-1"
 # Test servers stop often: stop() waits up to one poll of the serving loop.

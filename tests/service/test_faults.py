@@ -18,14 +18,13 @@ from botocore.stub import Stubber
 from handlers import contract
 from handlers.runtime import Settings, data_client
 from local_api.dynalite import Dynalite
+from tests.service.clients import KeepAliveClient, run_threads
 from tests.service.support import (
     FORWARD,
     Decision,
     FaultProxy,
     Incoming,
-    KeepAliveClient,
     Service,
-    run_threads,
     start_service,
     throttling_reply,
 )

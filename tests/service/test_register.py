@@ -13,7 +13,8 @@ import requests
 from handlers import contract
 from handlers.routes import item_id_for_key
 from local_api.dynalite import Dynalite
-from tests.service.support import REGION, Service, connect, run_threads, start_service
+from tests.service.clients import connect, run_threads
+from tests.service.support import REGION, Service, start_service
 
 
 def test_register_returns_201_and_stores_the_item(service: Service) -> None:

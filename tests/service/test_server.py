@@ -13,7 +13,8 @@ import pytest
 
 from handlers import contract
 from local_api.server import OPENAPI_PATH, LocalApi, build_event, owning_function
-from tests.service.support import Service, connect
+from tests.service.clients import connect
+from tests.service.support import Service
 
 
 def test_build_event_has_the_rest_proxy_shape() -> None:
