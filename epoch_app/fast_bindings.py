@@ -61,9 +61,15 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def version_mismatches(pinned: Mapping[str, str] = PINNED) -> list[str]:
-    """`name X (expected Y)` for each installed version that is not the pinned one."""
-    found = {name: _version(name) for name in pinned}
+def version_mismatches(
+    pinned: Mapping[str, str] = PINNED, found: Mapping[str, str | None] | None = None
+) -> list[str]:
+    """`name X (expected Y)` for each installed version that is not the pinned one.
+
+    `found`: the installed versions (None: not installed), if already looked up.
+    """
+    if found is None:
+        found = {name: _version(name) for name in pinned}
     return [
         f"{name} {found[name] or 'missing'} (expected {want})"
         for name, want in pinned.items()
@@ -82,9 +88,10 @@ def install() -> bool:
     existing = sys.modules.get(PACKAGE)
     if existing is not None:
         return is_installed()
-    if any(_version(name) is None for name in PINNED):
+    found = {name: _version(name) for name in PINNED}
+    if None in found.values():
         return False  # not installed: the entry point reports the missing package
-    mismatches = version_mismatches(PINNED)
+    mismatches = version_mismatches(PINNED, found)
     if mismatches:
         print(
             f"warning: fast provider-binding load off ({', '.join(mismatches)}); "
