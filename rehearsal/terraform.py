@@ -425,15 +425,6 @@ class Diagnostic(NamedTuple):
         return f"{text}: {detail}" if detail else text
 
 
-def plan_diagnostics(stdout: str, stack_text: str | None = None) -> list[Diagnostic]:
-    """Diagnostics of `terraform plan -json` (one JSON message per line)."""
-    return [
-        diagnostic_from_json(message["diagnostic"], stack_text)
-        for message in json_messages(stdout)
-        if message.get("type") == "diagnostic"
-    ]
-
-
 def json_messages(stdout: str) -> list[dict[str, Any]]:
     """The JSON messages of a `-json` command's output (one per line; other lines skipped)."""
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]

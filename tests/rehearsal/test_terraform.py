@@ -243,9 +243,10 @@ def test_address_of_a_data_source_line() -> None:
 ACCOUNT = "data.aws_caller_identity.account"
 
 
-def test_plan_diagnostics_come_from_json_lines() -> None:
+def test_json_messages_and_their_diagnostics() -> None:
     lines = [
         json.dumps({"type": "version", "terraform": "1.11.4"}),
+        "not a JSON message",
         json.dumps(
             {
                 "type": "diagnostic",
@@ -258,8 +259,8 @@ def test_plan_diagnostics_come_from_json_lines() -> None:
             }
         ),
     ]
-    assert tf.plan_diagnostics("\n".join(lines)) == [
-        tf.Diagnostic(
-            "error", "reading STS Caller Identity", "", "data.aws_caller_identity.account"
-        )
-    ]
+    messages = tf.json_messages("\n".join(lines))
+    assert [message["type"] for message in messages] == ["version", "diagnostic"]
+    assert tf.diagnostic_from_json(messages[1]["diagnostic"], None) == tf.Diagnostic(
+        "error", "reading STS Caller Identity", "", "data.aws_caller_identity.account"
+    )
