@@ -66,7 +66,7 @@ class Downstream:
             payload = json.dumps({"ScalableTargetARN": "arn:target/1"}).encode()
         elif target == "DynamoDB_20120810.DescribeTable":
             payload = json.dumps({"Table": TABLE}).encode()
-        elif target.startswith(("TrentService.", "AnyScale", "DynamoDB_20120810.")):
+        elif target.startswith(("TrentService.", "AnyScale", "DynamoDB_20120810.", "AWSWAF_")):
             payload = b"{}"
         else:
             start_response("204 No Content", [])
@@ -342,6 +342,38 @@ def test_a_repeated_identical_lambda_post_is_answered_once(
     reached = [(c[0], c[4]) for c in downstream.calls]
     # The repeat in us-east-1 was answered again, not carried out twice; us-west-2 is its own.
     assert reached == [("POST", "us-east-1"), ("POST", "us-west-2")]
+
+
+def test_a_repeated_identical_json_create_is_answered_once_and_reads_are_not(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
+    url, downstream, shims = served
+    east, west = client(url, "wafv2"), client(url, "wafv2", "us-west-2")
+    acl = {
+        "Name": "epoch-register-api",
+        "Scope": "REGIONAL",
+        "DefaultAction": {"Allow": {}},
+        "VisibilityConfig": {
+            "SampledRequestsEnabled": True,
+            "CloudWatchMetricsEnabled": True,
+            "MetricName": "api",
+        },
+    }
+    for waf in (east, east, west):
+        waf.create_web_acl(**acl)
+    kms = client(url, "kms")
+    for _ in range(2):
+        kms.describe_key(KeyId="alias/epoch-register")
+    reached = [(c[2], c[4]) for c in downstream.calls]
+    # The repeated create in us-east-1 was answered again; us-west-2 is its own; a read
+    # repeated byte for byte still reaches the emulator every time.
+    assert reached == [
+        ("AWSWAF_20190729.CreateWebACL", "us-east-1"),
+        ("AWSWAF_20190729.CreateWebACL", "us-west-2"),
+        ("TrentService.DescribeKey", "us-east-1"),
+        ("TrentService.DescribeKey", "us-east-1"),
+    ]
+    assert shims.shimmed_calls["AWSWAF_20190729.CreateWebACL replayed"] == 1
 
 
 def test_xray_sampling_rules_are_kept_per_region_with_their_tags(
