@@ -1,21 +1,33 @@
 """Print the plan gate's wall and CPU time over the test session's settings variants.
 
-Usage (from the project root): pipenv run python -m benchmarks.bench_plan_gate [--runs N]
+Usage (from the project root):
+    pipenv run python -m benchmarks.bench_plan_gate [--runs N] [--without-waf]
 
 Synthesizes the variants the tests use, then runs the Terraform plan gate
 (`rehearsal.plan_gate`: every unique stack as a module of one configuration,
 one `terraform init`, one `terraform plan`) N times, printing each run's
 report: the init and plan times, the gate's wall and CPU seconds (Terraform
 and its provider processes), and each stack's verdict.
+
+`--without-waf` also runs the gate N times on copies of the stacks without
+their WAF resources (web ACLs, their associations and logging
+configurations: nothing else refers to them) and prints what one web ACL
+costs the gate. Terraform core decodes the ACL's deeply nested `rule` blocks
+against the provider schema in both of plan's walks, and the provider (SDKv2)
+deep-copies that schema on every PlanResourceChange: most of the gate's CPU.
 Figures, not assertions: timings on a shared machine vary.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
+import statistics
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from epoch_app.app import synth_to
@@ -24,11 +36,56 @@ from rehearsal.plan_gate import run_plan_gate
 from tests.infra.conftest import VARIANTS
 
 STACKS = ("remote-state", "epoch-register")
+WAF_TYPES = (
+    "aws_wafv2_web_acl",
+    "aws_wafv2_web_acl_association",
+    "aws_wafv2_web_acl_logging_configuration",
+)
+
+
+def without_waf(stacks: Mapping[str, Path], folder: Path) -> tuple[dict[str, Path], int]:
+    """Copies of `stacks` without their WAF resources, and how many web ACLs the gate plans
+    (in stacks it judges: byte-identical stacks are judged once)."""
+    copies: dict[str, Path] = {}
+    judged: set[str] = set()
+    acls = 0
+    for label, stack_dir in stacks.items():
+        copy = folder / label
+        shutil.copytree(stack_dir, copy)
+        path = copy / "cdk.tf.json"
+        original = path.read_text(encoding="utf-8")
+        stack = json.loads(original)
+        resources = stack.get("resource", {})
+        if original not in judged:
+            judged.add(original)
+            acls += len(resources.get(WAF_TYPES[0], {}))
+        for kind in WAF_TYPES:
+            resources.pop(kind, None)
+        text = json.dumps(stack, indent=2)
+        if "aws_wafv2_" in text:
+            raise SystemExit(f"{label}: something still refers to a WAF resource")
+        path.write_text(text, encoding="utf-8")
+        copies[label] = copy
+    return copies, acls
+
+
+def gate_cpu(stacks: Mapping[str, Path], runs: int, title: str) -> float:
+    """The median CPU seconds of `runs` gate runs over `stacks`, printing each report."""
+    figures = []
+    for run in range(1, runs + 1):
+        report = run_plan_gate(stacks)
+        print(f"--- {title}, run {run}, load average {os.getloadavg()[0]:.1f}")
+        print("\n".join(report.lines()))
+        if report.problems():
+            print("\n".join(["problems:", *report.problems()]))
+        figures.append(report.cpu_seconds)
+    return statistics.median(figures)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--without-waf", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
@@ -38,12 +95,15 @@ def main() -> None:
             synth_to(load_settings(path), outdir)
             stacks.update({f"{name}/{stack}": outdir / "stacks" / stack for stack in STACKS})
         print(f"synth of {len(VARIANTS)} variants: {time.perf_counter() - started:.1f} s")
-        for run in range(1, args.runs + 1):
-            report = run_plan_gate(stacks)
-            print(f"--- run {run}, load average {os.getloadavg()[0]:.1f}")
-            print("\n".join(report.lines()))
-            if report.problems():
-                print("\n".join(["problems:", *report.problems()]))
+        whole = gate_cpu(stacks, args.runs, "every stack")
+        if args.without_waf:
+            copies, acls = without_waf(stacks, Path(out) / "without-waf")
+            rest = gate_cpu(copies, args.runs, "without WAF resources")
+            print(
+                f"gate CPU: {whole:.1f} s; without the WAF resources: {rest:.1f} s; "
+                f"{acls} web ACLs planned, {(whole - rest) / max(acls, 1):.1f} s each "
+                "(with its association and logging configuration)"
+            )
 
 
 if __name__ == "__main__":
