@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rehearsal.terraform import terraform_env
 from tests.conftest import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -129,3 +130,55 @@ def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
         elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
             broken.append(f"{target}: no heading #{anchor}")
     assert broken == []
+
+
+# Environment variables as the docs write them: the project's own (EPOCH_), the
+# emulator's, Terraform's and AWS's by prefix, and any other `NAME=` or `$NAME`.
+_VARIABLE = re.compile(
+    r"\b(?:EPOCH|MOTO|TF|AWS)_[A-Z0-9_]*[A-Z0-9]\b"
+    r"|(?<=\$)[A-Z][A-Z0-9_]+\b"
+    r"|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?==)"
+)
+# Where the code sets, reads or passes on variables (tests/ holds the test harness's).
+CODE_FILES = [
+    path
+    for pattern in ("*.py", "*.sh", "*.js", "*.yml")
+    for path in PROJECT_ROOT.rglob(pattern)
+    if not {"node_modules", "cdktf.out", "__pycache__", ".git", "docs"}
+    & set(path.relative_to(PROJECT_ROOT).parts)
+] + [PROJECT_ROOT / ".ci" / "run"]
+
+
+def documented_variables() -> dict[str, str]:
+    """Variable name -> a page that names it."""
+    found: dict[str, str] = {}
+    for page in PAGES:
+        for name in _VARIABLE.findall(page.read_text()):
+            found.setdefault(name, page.name)
+    return found
+
+
+def test_every_environment_variable_the_docs_name_is_used_by_the_code() -> None:
+    code = "\n".join(path.read_text(encoding="utf-8") for path in CODE_FILES)
+    documented = documented_variables()
+    # A guard on the pattern: variables written each way are found.
+    assert {"EPOCH_SETTINGS", "EPOCH_SKIP_TERRAFORM_GATE", "FORCE_UNHEALTHY"} <= set(documented)
+    unused = [
+        f"{name} ({page})"
+        for name, page in sorted(documented.items())
+        if name not in code
+        # Named by a pattern, not literally: what the Terraform subprocesses do not inherit.
+        and not (name.startswith("TF_") and name not in terraform_env(None, base={name: "1"}))
+    ]
+    assert unused == []
+
+
+def test_every_epoch_variable_the_code_reads_is_documented() -> None:
+    product = [path for path in CODE_FILES if "tests" not in path.relative_to(PROJECT_ROOT).parts]
+    read = {
+        name
+        for path in product
+        for name in re.findall(r"\bEPOCH_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8"))
+    }
+    assert "EPOCH_SETTINGS" in read
+    assert read - set(documented_variables()) == set()
