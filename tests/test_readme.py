@@ -182,3 +182,21 @@ def test_every_epoch_variable_the_code_reads_is_documented() -> None:
     }
     assert "EPOCH_SETTINGS" in read
     assert read - set(documented_variables()) == set()
+
+
+def test_the_pipeline_page_names_every_workflow_and_pinned_action_version() -> None:
+    page = (PROJECT_ROOT / "docs" / "pipeline.md").read_text()
+    workflows = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    listed = set(re.findall(r"^\| `([\w.-]+\.yml)` \|", page, re.MULTILINE))
+    assert listed == {path.name for path in workflows}
+    pins = {
+        (action, version)
+        for path in workflows
+        for action, version in re.findall(
+            r"uses: ([\w.-]+/[\w.-]+)@[0-9a-f]{40} # (v[\d.]+)", path.read_text()
+        )
+    }
+    assert ("actions/checkout", "v5.0.0") in pins
+    stale = sorted(f"{a} {v}" for a, v in pins if not re.search(rf"`{a}`\s+{re.escape(v)}\b", page))
+    assert stale == []
