@@ -200,3 +200,26 @@ def test_the_pipeline_page_names_every_workflow_and_pinned_action_version() -> N
     assert ("actions/checkout", "v5.0.0") in pins
     stale = sorted(f"{a} {v}" for a, v in pins if not re.search(rf"`{a}`\s+{re.escape(v)}\b", page))
     assert stale == []
+
+
+def test_every_test_and_project_path_the_docs_name_exists() -> None:
+    top_level = {path.name for path in PROJECT_ROOT.iterdir() if path.name not in GENERATED}
+    sources = "\n".join(path.read_text() for path in (PROJECT_ROOT / "tests").rglob("*.py"))
+    checked, missing = set(), []
+    for page in PAGES:
+        text = page.read_text()
+        for name in re.findall(r"`(test_\w+)`", text):
+            checked.add(name)
+            if f"def {name}(" not in sources:
+                missing.append(f"{page.name}: {name}")
+        # Paths inside the project: their first part is a top-level file or folder.
+        for path in re.findall(r"`((?:\.?[\w-]+)(?:/[\w.-]+)+/?)`", text):
+            if path.split("/", 1)[0] in top_level:
+                checked.add(path)
+                if not (PROJECT_ROOT / path).exists():
+                    missing.append(f"{page.name}: {path}")
+    assert {
+        "rehearsal/plan_gate.py",
+        "test_gate_catches_provider_errors_the_earlier_gates_let_through",
+    } <= checked
+    assert missing == []
