@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -223,3 +226,46 @@ def test_every_test_and_project_path_the_docs_name_exists() -> None:
         "test_gate_catches_provider_errors_the_earlier_gates_let_through",
     } <= checked
     assert missing == []
+
+
+def test_every_pipenv_script_and_module_the_docs_run_exists() -> None:
+    scripts = set(
+        re.findall(r"^(\w+) = ", (PROJECT_ROOT / "Pipfile").read_text().split("[scripts]")[1], re.M)
+    )
+    # Tools of the dev packages, run through pipenv rather than as scripts.
+    tools = {"python", "schemathesis"}
+    run = {name for page in PAGES for name in re.findall(r"pipenv run ([\w-]+)", page.read_text())}
+    assert {"synth", "test", "verify"} <= run
+    assert run - scripts - tools == set()
+    modules = {m for page in PAGES for m in re.findall(r"python -m ([\w.]+)", page.read_text())}
+    assert "local_api" in modules
+    assert [m for m in sorted(modules) if importlib.util.find_spec(m) is None] == []
+
+
+# Our command-line tools, as `python -m`; main.py (synth) takes only --settings.
+CLIS = ("verify", "local_api", "rehearsal")
+# Pages about one of those tools: every --option they write must be one of its options.
+CLI_PAGES = ("local-mode.md", "after-deploying.md", "rehearsal.md")
+
+
+def test_every_option_the_docs_give_our_commands_exists() -> None:
+    options = {"--settings"}
+    for module in CLIS:
+        result = subprocess.run(
+            [sys.executable, "-m", module, "--help"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        options |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", result.stdout))
+    written: set[str] = set()
+    for page in PAGES:
+        text = page.read_text()
+        if page.name in CLI_PAGES:
+            written |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+        for line in re.findall(r"pipenv run (?:verify|local|rehearse|synth)\b[^`|\n]*", text):
+            written |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+    assert {"--force-unhealthy", "--replication-timeout", "--keep"} <= written
+    assert written - options == set()
