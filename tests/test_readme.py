@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers import contract
 from rehearsal.terraform import terraform_env
 from tests.conftest import PROJECT_ROOT
 
@@ -269,3 +270,8 @@ def test_every_option_the_docs_give_our_commands_exists() -> None:
             written |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
     assert {"--force-unhealthy", "--replication-timeout", "--keep"} <= written
     assert written - options == set()
+
+
+def test_the_api_page_names_every_error_code() -> None:
+    page = (PROJECT_ROOT / "docs" / "api.md").read_text()
+    assert [code for code in contract.ERROR_CODES if f"`{code}`" not in page] == []
