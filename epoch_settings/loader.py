@@ -25,13 +25,21 @@ _PATTERN_HINTS = {
     "domain_name": "a lower-case domain name such as example.com",
     "hosted_zone_id": "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
     "alarm_email": "an e-mail address such as oncall@example.com",
-    "app_name": "3-24 lower-case letters, digits and hyphens, starting with a letter",
-    "bucket": "an S3 bucket name: 3-63 lower-case letters, digits and hyphens",
+    "app_name": (
+        "3-24 lower-case letters, digits and hyphens, "
+        "starting with a letter and ending with a letter or digit"
+    ),
+    "bucket": (
+        "an S3 bucket name: 3-63 lower-case letters, digits and hyphens, "
+        "starting and ending with a letter or digit"
+    ),
     "lock_table": "a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'",
     "tags": "a tag of letters, digits, spaces and _.:/=+@-",
     "github_repository": "a GitHub repository as owner/name, such as my-org/epoch-register",
-    "branch": "a branch name of letters, digits and ._/-",
-    "environment": "a GitHub environment name of letters, digits and ._/-",
+    "branch": "a branch name of letters, digits and ._/-, starting with a letter or digit",
+    "environment": (
+        "a GitHub environment name of letters, digits and ._/-, starting with a letter or digit"
+    ),
 }
 
 

@@ -284,7 +284,7 @@ class Settings(_Section):
     """One deployment of EpochRegister."""
 
     app_name: AppName = "epoch-register"
-    # The first region is the primary (KMS primary key, state backend, shared alarms).
+    # The first region is the primary (KMS primary key, primary table, state backend).
     regions: Annotated[RegionTuple, Field(min_length=2, max_length=10)] = (
         "us-east-1",
         "us-west-2",

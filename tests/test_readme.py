@@ -1,9 +1,17 @@
-"""The README's layout tree and links stay true to the repository."""
+"""The README's layout tree, and the links of the README and docs/, stay true to the repository."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+
+from handlers import contract
+from rehearsal.terraform import terraform_env
 from tests.conftest import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -34,13 +42,10 @@ def test_the_layout_names_every_infrastructure_module() -> None:
     assert missing == set()
 
 
-def test_every_docs_page_is_linked_and_every_local_link_resolves() -> None:
+def test_the_readme_links_every_docs_page() -> None:
     links = set(re.findall(r"\]\((docs/[^)#]+)", README))
     pages = {f"docs/{path.name}" for path in (PROJECT_ROOT / "docs").glob("*.md")}
     assert pages <= links
-    for page in (PROJECT_ROOT / "docs").glob("*.md"):
-        for target in re.findall(r"\]\(([a-z-]+\.md)", page.read_text()):
-            assert (PROJECT_ROOT / "docs" / target).exists(), f"{page.name} -> {target}"
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
@@ -49,3 +54,224 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert command.endswith("pipenv run test")
     ci_lines = (PROJECT_ROOT / ".ci" / "run").read_text().splitlines()
     assert command in ci_lines
+
+
+def layout_entries() -> list[str]:
+    """Every path the layout tree names in its first column, relative to the project root."""
+    entries: list[str] = []
+    folders: dict[int, str] = {}
+    for line in LAYOUT.splitlines():
+        match = re.match(r"( *)([\w.-]+/?(?:, [\w.-]+/?)*)", line)
+        # Wrapped descriptions are indented past every tree level.
+        if match is None or len(match.group(1)) > 8:
+            continue
+        indent = len(match.group(1))
+        parent = folders.get(indent - 2, "") if indent else ""
+        for name in match.group(2).split(", "):
+            entries.append(parent + name)
+            if name.endswith("/"):
+                folders[indent] = parent + name
+    return entries
+
+
+def test_every_path_in_the_layout_exists() -> None:
+    entries = layout_entries()
+    # A guard on the parser: nested entries resolve below their folder.
+    assert {"main.py", "handlers/contract.py", "epoch_constructs/region_frontend/waf.py"} <= set(
+        entries
+    )
+    missing = [entry for entry in entries if not (PROJECT_ROOT / entry).exists()]
+    assert missing == []
+
+
+# Every page whose links and anchors are checked.
+PAGES = sorted(
+    [PROJECT_ROOT / "README.md", *(PROJECT_ROOT / "docs").glob("*.md")]
+    + [path for path in PROJECT_ROOT.glob("*/README.md") if path.parent.name not in GENERATED]
+)
+
+
+def without_code(text: str) -> str:
+    """The text without fenced code blocks (their `#` lines are no headings, nor links)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens;
+    a repeated heading gets -1, -2, ..."""
+    found: set[str] = set()
+    seen: dict[str, int] = {}
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", without_code(page.read_text()), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        found.add(slug if count == 0 else f"{slug}-{count}")
+    return found
+
+
+def local_links(page: Path) -> list[str]:
+    text = re.sub(r"`[^`\n]*`", "", without_code(page.read_text()))
+    return [
+        target
+        for target in re.findall(r"\]\(([^)\s]+)\)", text)
+        if not re.match(r"[a-z]+:", target)
+    ]
+
+
+def test_the_anchor_rule_matches_github() -> None:
+    page = PROJECT_ROOT / "docs" / "data-model.md"
+    assert "write-limit-and-tablelist_shards" in anchors(page)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(PROJECT_ROOT)))
+def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
+    broken = []
+    for target in local_links(page):
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+            broken.append(f"{target}: no heading #{anchor}")
+    assert broken == []
+
+
+# Environment variables as the docs write them: the project's own (EPOCH_), the
+# emulator's, Terraform's and AWS's by prefix, and any other `NAME=` or `$NAME`.
+_VARIABLE = re.compile(
+    r"\b(?:EPOCH|MOTO|TF|AWS)_[A-Z0-9_]*[A-Z0-9]\b"
+    r"|(?<=\$)[A-Z][A-Z0-9_]+\b"
+    r"|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?==)"
+)
+# Where the code sets, reads or passes on variables (tests/ holds the test harness's).
+CODE_FILES = [
+    path
+    for pattern in ("*.py", "*.sh", "*.js", "*.yml")
+    for path in PROJECT_ROOT.rglob(pattern)
+    if not {"node_modules", "cdktf.out", "__pycache__", ".git", "docs"}
+    & set(path.relative_to(PROJECT_ROOT).parts)
+] + [PROJECT_ROOT / ".ci" / "run"]
+
+
+def documented_variables() -> dict[str, str]:
+    """Variable name -> a page that names it."""
+    found: dict[str, str] = {}
+    for page in PAGES:
+        for name in _VARIABLE.findall(page.read_text()):
+            found.setdefault(name, page.name)
+    return found
+
+
+def test_every_environment_variable_the_docs_name_is_used_by_the_code() -> None:
+    code = "\n".join(path.read_text(encoding="utf-8") for path in CODE_FILES)
+    documented = documented_variables()
+    # A guard on the pattern: variables written each way are found.
+    assert {"EPOCH_SETTINGS", "EPOCH_SKIP_TERRAFORM_GATE", "FORCE_UNHEALTHY"} <= set(documented)
+    unused = [
+        f"{name} ({page})"
+        for name, page in sorted(documented.items())
+        if name not in code
+        # Named by a pattern, not literally: what the Terraform subprocesses do not inherit.
+        and not (name.startswith("TF_") and name not in terraform_env(None, base={name: "1"}))
+    ]
+    assert unused == []
+
+
+def test_every_epoch_variable_the_code_reads_is_documented() -> None:
+    product = [path for path in CODE_FILES if "tests" not in path.relative_to(PROJECT_ROOT).parts]
+    read = {
+        name
+        for path in product
+        for name in re.findall(r"\bEPOCH_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8"))
+    }
+    assert "EPOCH_SETTINGS" in read
+    assert read - set(documented_variables()) == set()
+
+
+def test_the_pipeline_page_names_every_workflow_and_pinned_action_version() -> None:
+    page = (PROJECT_ROOT / "docs" / "pipeline.md").read_text()
+    workflows = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    listed = set(re.findall(r"^\| `([\w.-]+\.yml)` \|", page, re.MULTILINE))
+    assert listed == {path.name for path in workflows}
+    pins = {
+        (action, version)
+        for path in workflows
+        for action, version in re.findall(
+            r"uses: ([\w.-]+/[\w.-]+)@[0-9a-f]{40} # (v[\d.]+)", path.read_text()
+        )
+    }
+    assert ("actions/checkout", "v5.0.0") in pins
+    stale = sorted(f"{a} {v}" for a, v in pins if not re.search(rf"`{a}`\s+{re.escape(v)}\b", page))
+    assert stale == []
+
+
+def test_every_test_and_project_path_the_docs_name_exists() -> None:
+    top_level = {path.name for path in PROJECT_ROOT.iterdir() if path.name not in GENERATED}
+    sources = "\n".join(path.read_text() for path in (PROJECT_ROOT / "tests").rglob("*.py"))
+    checked, missing = set(), []
+    for page in PAGES:
+        text = page.read_text()
+        for name in re.findall(r"`(test_\w+)`", text):
+            checked.add(name)
+            if f"def {name}(" not in sources:
+                missing.append(f"{page.name}: {name}")
+        # Paths inside the project: their first part is a top-level file or folder.
+        for path in re.findall(r"`((?:\.?[\w-]+)(?:/[\w.-]+)+/?)`", text):
+            if path.split("/", 1)[0] in top_level:
+                checked.add(path)
+                if not (PROJECT_ROOT / path).exists():
+                    missing.append(f"{page.name}: {path}")
+    assert {
+        "rehearsal/plan_gate.py",
+        "test_gate_catches_provider_errors_the_earlier_gates_let_through",
+    } <= checked
+    assert missing == []
+
+
+def test_every_pipenv_script_and_module_the_docs_run_exists() -> None:
+    scripts = set(
+        re.findall(r"^(\w+) = ", (PROJECT_ROOT / "Pipfile").read_text().split("[scripts]")[1], re.M)
+    )
+    # Tools of the dev packages, run through pipenv rather than as scripts.
+    tools = {"python", "schemathesis"}
+    run = {name for page in PAGES for name in re.findall(r"pipenv run ([\w-]+)", page.read_text())}
+    assert {"synth", "test", "verify"} <= run
+    assert run - scripts - tools == set()
+    modules = {m for page in PAGES for m in re.findall(r"python -m ([\w.]+)", page.read_text())}
+    assert "local_api" in modules
+    assert [m for m in sorted(modules) if importlib.util.find_spec(m) is None] == []
+
+
+# Our command-line tools, as `python -m`; main.py (synth) takes only --settings.
+CLIS = ("verify", "local_api", "rehearsal")
+# Pages about one of those tools: every --option they write must be one of its options.
+CLI_PAGES = ("local-mode.md", "after-deploying.md", "rehearsal.md")
+
+
+def test_every_option_the_docs_give_our_commands_exists() -> None:
+    options = {"--settings"}
+    for module in CLIS:
+        result = subprocess.run(
+            [sys.executable, "-m", module, "--help"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        options |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", result.stdout))
+    written: set[str] = set()
+    for page in PAGES:
+        text = page.read_text()
+        if page.name in CLI_PAGES:
+            written |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+        for line in re.findall(r"pipenv run (?:verify|local|rehearse|synth)\b[^`|\n]*", text):
+            written |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+    assert {"--force-unhealthy", "--replication-timeout", "--keep"} <= written
+    assert written - options == set()
+
+
+def test_the_api_page_names_every_error_code() -> None:
+    page = (PROJECT_ROOT / "docs" / "api.md").read_text()
+    assert [code for code in contract.ERROR_CODES if f"`{code}`" not in page] == []

@@ -195,3 +195,24 @@ def test_an_existing_oidc_provider_is_read_not_created(
     (role,) = stack["resource"][IamRole.TF_RESOURCE_TYPE].values()
     assert "data.aws_iam_openid_connect_provider" in json.dumps(stack["data"])
     assert role["name"] == "epoch-register-deploy"
+
+
+def test_the_bootstrap_stack_leaves_its_resources_without_the_app_tag(
+    deploy_app: Synthesized,
+) -> None:
+    # The deploy role may manage, even schedule the deletion of, any KMS key tagged
+    # app = <app_name> (the root stack's keys): the state key must not carry that tag.
+    statements = [
+        s
+        for doc in documents(deploy_app, "deploy_").values()
+        for s in doc.get("statement", [])
+        if any(c["variable"] == "aws:ResourceTag/app" for c in s.get("condition", []))
+    ]
+    assert any("kms:ScheduleKeyDeletion" in s["actions"] for s in statements)
+    stack = deploy_app.stack(STATE)
+    for provider in stack["provider"]["aws"]:
+        for default_tags in provider.get("default_tags", []):
+            assert "app" not in default_tags["tags"]
+    for resources in stack["resource"].values():
+        for resource in resources.values():
+            assert "app" not in (resource.get("tags") or {})

@@ -107,8 +107,13 @@ def test_every_gap_is_documented_with_its_handling() -> None:
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "rehearsal.md").read_text()
-    for gap in GAPS:
-        assert gap.resource in doc, gap.resource
+    table = doc.split("## Emulator gaps", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| aws_")]
+    # One row per gap, named as GAPS names it, with its call, the emulator's answer
+    # and the handling; the table's last row is the emulator's own settings.
+    assert sorted(row[0].removeprefix("| ") for row in rows) == sorted(g.resource for g in GAPS)
+    assert all(len(row) == 4 for row in rows)
+    assert "| (emulator settings) |" in table
 
 
 def test_scaling_target_tags_are_kept_and_answered(

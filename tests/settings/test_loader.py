@@ -97,6 +97,21 @@ def test_health_trace_rate_takes_whole_numbers_too(tmp_path: Path) -> None:
         ("[lambda]\ntimeout_seconds = 5", "lambda.timeout_seconds: must be at least 9"),
         ('[tags]\n"aws:owner" = "me"', "tags: aws:owner: keys starting with 'aws:' are reserved"),
         (
+            'app_name = "epoch-"',
+            "app_name: 'epoch-' is not 3-24 lower-case letters, digits and hyphens, "
+            "starting with a letter and ending with a letter or digit",
+        ),
+        (
+            '[remote_state]\nbucket = "-state"',
+            "remote_state.bucket: '-state' is not an S3 bucket name: 3-63 lower-case letters, "
+            "digits and hyphens, starting and ending with a letter or digit",
+        ),
+        (
+            '[deploy]\nbranch = "-main"',
+            "deploy.branch: '-main' is not a branch name of letters, digits and ._/-, "
+            "starting with a letter or digit",
+        ),
+        (
             "[routing]\nhealth_check_interval = 20",
             "routing.health_check_interval: Input should be 10 or 30",
         ),
