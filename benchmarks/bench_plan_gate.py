@@ -30,6 +30,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+# Before the bindings start the jsii runtime: its Node 20 banner is noise here.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
 from epoch_app.app import synth_to
 from epoch_settings import load_settings
 from rehearsal.plan_gate import run_plan_gate
