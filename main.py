@@ -14,6 +14,20 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from epoch_app import fast_bindings  # standard library only
 
+USAGE = """\
+usage: pipenv run synth [--settings FILE]
+
+Validates the settings, then writes both stacks (remote-state, epoch-register) as
+Terraform JSON to ./cdktf.out, or to $CDKTF_OUTDIR (the cdktf CLI sets it).
+
+  --settings FILE  the settings file (default: $EPOCH_SETTINGS, else settings.toml);
+                   every key is in docs/settings.md
+  -h, --help       show this help
+
+Exit code: 0 written, 1 a Python package is missing (run `pipenv sync`),
+2 bad settings or arguments (one `error:` line each, nothing written).
+"""
+
 # This project's packages: a missing module among them is a bug, not a set-up step.
 OWN_PACKAGES = ("epoch_app", "epoch_blocks", "epoch_constructs", "epoch_settings", "handlers")
 
@@ -32,6 +46,9 @@ def missing_dependency(error: ModuleNotFoundError) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if "-h" in argv or "--help" in argv:
+        print(USAGE, end="")
+        return 0
     try:
         from epoch_settings import SettingsError
         from epoch_settings.loader import settings_from_environment

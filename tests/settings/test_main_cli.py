@@ -123,3 +123,32 @@ def test_a_missing_module_of_the_project_itself_is_a_bug_not_a_set_up_step() -> 
     )
     with pytest.raises(ModuleNotFoundError):
         main["missing_dependency"](error)
+
+
+def test_help_explains_the_command_and_writes_nothing(tmp_path: Path) -> None:
+    result = run_main(tmp_path, "--help")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("usage: pipenv run synth [--settings FILE]\n")
+    assert "EPOCH_SETTINGS" in result.stdout
+    assert "CDKTF_OUTDIR" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--bogus"], "error: unknown argument '--bogus': the only option is --settings FILE"),
+        (["--settings="], "error: --settings needs a file path, e.g. --settings prod.toml"),
+        (["--settings", "."], "error: .: is a folder, not a settings file; point --settings"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_write_nothing(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    result = run_main(tmp_path, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(expected)
+    assert list(tmp_path.iterdir()) == []
