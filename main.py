@@ -25,7 +25,7 @@ Terraform JSON to ./cdktf.out, or to $CDKTF_OUTDIR (the cdktf CLI sets it).
   -h, --help       show this help
 
 Exit code: 0 written, 1 a Python package is missing (run `pipenv sync`),
-2 bad settings or arguments (one `error:` line each, nothing written).
+2 bad settings, arguments or output folder (one `error:` line each, nothing written).
 """
 
 # This project's packages: a missing module among them is a bug, not a set-up step.
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     # before the AWS provider bindings load.
     try:
         with fast_bindings.loading_bindings():
-            from epoch_app.app import synth_to
+            from epoch_app.app import OutputFolderError, synth_to
             from epoch_constructs.region_frontend.openapi import ContractMismatchError
     except ModuleNotFoundError as error:
         return missing_dependency(error)
@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
     try:
         # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.
         synth_to(settings, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
-    except ContractMismatchError as err:
+    except (ContractMismatchError, OutputFolderError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -152,3 +152,21 @@ def test_bad_arguments_are_one_line_and_write_nothing(
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(expected)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "outdir",
+    ["cdktf.out", "cdktf.out/stacks"],
+)
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path, outdir: str) -> None:
+    (tmp_path / "cdktf.out").write_text("a file where the output folder goes")
+    result = run_main(tmp_path, env={"CDKTF_OUTDIR": str(tmp_path / outdir)})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        f"error: {tmp_path / 'cdktf.out'} is a file, not a folder: move it away, "
+        "or write elsewhere with CDKTF_OUTDIR=<folder>"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+    assert (tmp_path / "cdktf.out").read_text() == "a file where the output folder goes"
