@@ -50,9 +50,23 @@ def test_every_node_package_with_install_scripts_has_a_recorded_decision() -> No
     assert with_scripts <= set(decided)
 
 
-def run_cdktf_wrapper(tmp_path: Path, path: str) -> subprocess.CompletedProcess[str]:
+# AWS credentials from the environment, as a CI job's configure-aws-credentials step sets them.
+FAKE_AWS = {"AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}
+
+
+def run_cdktf_wrapper(
+    tmp_path: Path, path: str, aws: dict[str, str] | None = None, *args: str
+) -> subprocess.CompletedProcess[str]:
     # Only what the wrapper needs is on PATH (no system folder that might hold a
     # terraform); npx is a stub that records it ran: the check must stop before it.
+    # AWS credentials come only from `aws`: no profile files, no instance metadata.
+    aws_env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **(FAKE_AWS if aws is None else aws),
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     tools = tmp_path / "tools"
     tools.mkdir()
     for name in ("dirname",):
@@ -61,8 +75,12 @@ def run_cdktf_wrapper(tmp_path: Path, path: str) -> subprocess.CompletedProcess[
     (tools / "npx").chmod(0o755)
     python_dir = str(Path(sys.executable).parent)
     return subprocess.run(
-        [shutil.which("bash") or "bash", str(PROJECT_ROOT / "scripts" / "cdktf.sh"), "diff"],
-        env={**os.environ, "PATH": os.pathsep.join(p for p in (str(tools), path, python_dir) if p)},
+        [shutil.which("bash") or "bash", str(PROJECT_ROOT / "scripts" / "cdktf.sh"), "diff", *args],
+        env={
+            **base,
+            **aws_env,
+            "PATH": os.pathsep.join(p for p in (str(tools), path, python_dir) if p),
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,6 +122,38 @@ def test_diff_and_deploy_with_terraform_1_10_go_on_to_cdktf(tmp_path: Path) -> N
     result = run_cdktf_wrapper(tmp_path, path=str(tmp_path / "new"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "npx-ran").read_text() == "npx cdktf diff\n"
+
+
+def test_diff_and_deploy_without_aws_credentials_stop_in_one_line(tmp_path: Path) -> None:
+    """Terraform's own answer is a block of backend errors after ~15 s of metadata retries."""
+    fake_terraform(tmp_path / "new", "1.11.4")
+    result = run_cdktf_wrapper(tmp_path, str(tmp_path / "new"), {})
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: no AWS credentials found: diff and deploy need them; set AWS_PROFILE "
+        "(a profile from `aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "(see docs/deploying.md)\n"
+    )
+    assert not (tmp_path / "npx-ran").exists()
+
+
+def test_diff_and_deploy_with_an_unknown_aws_profile_stop_in_one_line(tmp_path: Path) -> None:
+    fake_terraform(tmp_path / "new", "1.11.4")
+    result = run_cdktf_wrapper(tmp_path, str(tmp_path / "new"), {"AWS_PROFILE": "nope"})
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: AWS_PROFILE=nope: The config profile (nope) could not be found; "
+        "check the name in ~/.aws/config (`aws configure list-profiles`)\n"
+    )
+    assert not (tmp_path / "npx-ran").exists()
+
+
+def test_diff_and_deploy_help_needs_no_aws_credentials(tmp_path: Path) -> None:
+    fake_terraform(tmp_path / "new", "1.11.4")
+    result = run_cdktf_wrapper(tmp_path, str(tmp_path / "new"), {}, "--help")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "npx-ran").read_text() == "npx cdktf diff --help\n"
 
 
 def test_the_readme_states_the_python_version_the_pipfile_pins() -> None:
