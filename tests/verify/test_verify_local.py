@@ -280,6 +280,24 @@ def test_terraform_dir_without_state_is_one_line(
     assert str(tmp_path) in err
 
 
+def test_terraform_dir_of_a_stack_never_initialized_is_plain_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A synthesized but never deployed root stack: its S3 backend is not initialized."""
+    (tmp_path / "cdk.tf.json").write_text(
+        json.dumps({"terraform": {"backend": {"s3": {"bucket": "b", "key": "k", "region": "r"}}}})
+    )
+    code, _ = run_verify(capsys, "--terraform-dir", str(tmp_path))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "\x1b[" not in err  # Terraform's colour codes
+    assert err == (
+        f"error: terraform output failed in {tmp_path}: Error: Backend initialization "
+        'required, please run "terraform init" (deploy the stack first: '
+        "pipenv run deploy epoch-register; see docs/deploying.md)\n"
+    )
+
+
 def test_the_write_budget_is_checked_before_anything_is_sent(
     dynalite: object,
     two_regions: dict[str, LocalApi],
