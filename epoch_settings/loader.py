@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -169,14 +170,23 @@ def _describe(detail: ErrorDetails) -> str:
         return f"{key}: allows at most {wanted} entries (got {got})"
     # TOML has arrays and tables, not tuples and models.
     if kind in ("tuple_type", "list_type"):
-        return f"{key}: must be an array [...] (got {detail['input']!r})"
+        return f"{key}: must be an array [...] (got {_shown(detail['input'])})"
     if kind == "dict_type":
-        return f"{key}: must be a table {{ key = value, ... }} (got {detail['input']!r})"
+        return f"{key}: must be a table {{ key = value, ... }} (got {_shown(detail['input'])})"
     if kind == "model_type":
-        return f"{key}: must be a table ([{key}]) of settings (got {detail['input']!r})"
+        return f"{key}: must be a table ([{key}]) of settings (got {_shown(detail['input'])})"
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        return f"{key}: {message} (got {detail['input']!r})"
+        return f"{key}: {message} (got {_shown(detail['input'])})"
     return f"{key}: {message}" if key else message
+
+
+def _shown(value: object) -> str:
+    """A value as the TOML file spells it where Python's repr differs (true, 2024-01-01)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return repr(value)
 
 
 def settings_from_environment(argv: Sequence[str] | None = None) -> Settings:

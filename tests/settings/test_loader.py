@@ -75,6 +75,14 @@ def test_health_trace_rate_takes_whole_numbers_too(tmp_path: Path) -> None:
             + ', "us-east-1", "us-west-2"]',
             "regions: allows at most 10 entries (got 11)",
         ),
+        (
+            "[lambda]\nmemory_mb = true",
+            "lambda.memory_mb: Input should be a valid integer (got true)",
+        ),
+        (
+            "log_retention_days = 2024-01-01",
+            "log_retention_days: Input should be a valid integer (got 2024-01-01)",
+        ),
         ("tags = 3", "tags: must be a table { key = value, ... } (got 3)"),
         ("routing = 5", "routing: must be a table ([routing]) of settings (got 5)"),
         ("[[table]]\nread_min = 5", "table: must be a table ([table]) of settings (got [{"),
