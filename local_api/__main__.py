@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,10 +30,14 @@ DEFAULT_TABLE = "epoch-register-local"
 MAX_PORT = 65535
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not argparse's usage block."""
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m local_api", description="Serve the EpochRegister API locally."
-    )
+    parser = _Parser(prog="python -m local_api", description="Serve the EpochRegister API locally.")
     parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
     parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
     parser.add_argument(

@@ -110,6 +110,13 @@ class Dynalite:
         if self.data_dir is not None:
             try:
                 self.data_dir.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                in_the_way = (self.data_dir, *self.data_dir.parents)
+                file = next((p for p in in_the_way if p.is_file()), self.data_dir)
+                raise DynaliteError(
+                    f"cannot use {self.data_dir} as dynalite's data folder: "
+                    f"{file} is a file; choose a folder with --data-dir"
+                ) from None
             except OSError as exc:
                 raise DynaliteError(
                     f"cannot use {self.data_dir} as dynalite's data folder: {exc.strerror}"

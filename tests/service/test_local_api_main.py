@@ -130,6 +130,33 @@ def test_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
     assert "run `npm ci`" in stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--port", "abc"], "error: argument --port: invalid int value: 'abc' (see --help)"),
+        (["--bogus"], "error: unrecognized arguments: --bogus (see --help)"),
+    ],
+)
+def test_a_bad_argument_is_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    code, stderr = run_to_exit(*args, "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path)
+    assert code == 2
+    assert stderr == expected + "\n"
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("data_dir", ["d", "d/data"])
+def test_a_data_dir_that_is_a_file_says_so(tmp_path: Path, data_dir: str) -> None:
+    (tmp_path / "d").write_text("not a folder")
+    code, stderr = run_to_exit(
+        "--port", str(free_port()), "--data-dir", str(tmp_path / data_dir), tmp_path=tmp_path
+    )
+    assert code == 1
+    assert stderr == (
+        f"error: cannot use {tmp_path / data_dir} as dynalite's data folder: "
+        f"{tmp_path / 'd'} is a file; choose a folder with --data-dir\n"
+    )
+
+
 def test_a_bad_shard_count_is_a_usage_error(tmp_path: Path) -> None:
     code, stderr = run_to_exit(
         "--list-shards", "0", "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path
