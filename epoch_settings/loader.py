@@ -72,7 +72,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
     """Load and validate a settings file; raise SettingsError naming each bad key."""
     path = Path(path) if path is not None else DEFAULT_SETTINGS_PATH
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig drops the byte order mark some Windows editors write; tomllib rejects it.
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise SettingsError(
             f"{path}: settings file not found; copy settings.toml or point "

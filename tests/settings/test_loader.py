@@ -282,6 +282,13 @@ def test_a_folder_is_not_a_settings_file(tmp_path: Path) -> None:
     )
 
 
+def test_a_byte_order_mark_and_windows_line_ends_are_fine(tmp_path: Path) -> None:
+    """As a Windows editor saves the file ("UTF-8 with BOM", CRLF)."""
+    path = tmp_path / "settings.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.replace("\n", "\r\n").encode())
+    assert load_settings(path).domain_name == "example.com"
+
+
 def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
     path.write_bytes(b'domain_name = "caf\xe9.com"\n')
