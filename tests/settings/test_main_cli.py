@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,27 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path, out
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
     assert (tmp_path / "cdktf.out").read_text() == "a file where the output folder goes"
+
+
+def test_ctrl_c_is_one_line_and_an_exit_by_sigint(tmp_path: Path) -> None:
+    """Ctrl-C part-way (here while the bindings load): no traceback, nothing written, and
+    the process still ends by SIGINT, so a calling shell or script sees an interrupt."""
+    main_py = str(PROJECT_ROOT / "main.py")
+    script = (
+        "import os, signal, threading; "
+        "threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start(); "
+        f"import runpy; runpy.run_path({main_py!r}, run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == -signal.SIGINT
+    assert result.stdout == ""
+    assert result.stderr == "interrupted\n"
+    assert list(tmp_path.iterdir()) == []
