@@ -19,7 +19,13 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from botocore.exceptions import BotoCoreError, ClientError
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ModuleNotFoundError as missing:  # run outside the project's environment
+    sys.exit(
+        f"error: the Python package {missing.name!r} is not installed for {sys.executable}: "
+        "run `pipenv sync` in the project folder, then `pipenv run local`"
+    )
 
 from handlers import contract
 from handlers.api import LambdaHandler

@@ -231,3 +231,21 @@ def test_a_held_data_folder_names_the_process_and_how_to_stop_it(tmp_path: Path)
     if Path("/proc").is_dir():
         assert f"another dynalite (process {holder_pid}) holds it" in line
         assert f"`kill {holder_pid}`" in line
+
+
+def test_outside_the_projects_environment_is_one_line_saying_what_to_run() -> None:
+    """`python -m local_api` with an interpreter that lacks the packages (-S: no site-packages)."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "local_api"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: the Python package 'botocore' is not installed for {sys.executable}: "
+        "run `pipenv sync` in the project folder, then `pipenv run local`\n"
+    )
