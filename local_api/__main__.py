@@ -135,7 +135,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        api.serve_forever()
+        api.start()
+        code = dynalite.wait()  # Ctrl-C or SIGTERM interrupts it (KeyboardInterrupt)
+        ended = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return _fail(
+            f"dynalite (process {dynalite.pid}) ended ({ended}): local mode stopped; "
+            "start it again with `pipenv run local`"
+        )
     except DynaliteError as exc:
         return _fail(str(exc))
     except (ClientError, BotoCoreError) as exc:

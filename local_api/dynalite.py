@@ -101,6 +101,11 @@ class Dynalite:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def wait(self) -> int:
+        """Block until the started dynalite ends on its own; its exit code (-N: signal N)."""
+        assert self._process is not None, "dynalite was not started"
+        return self._process.wait()
+
     def start(self, timeout: float = 20.0) -> Dynalite:
         """Start and wait until it answers HTTP. Restarts on the same port and folder."""
         if self.running:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local_api.dynalite import PROJECT_ROOT, Dynalite, free_port, port_in_use
+from local_api.dynalite import PROJECT_ROOT, Dynalite, free_port, holders_of, port_in_use
 
 pytestmark = pytest.mark.slow
 
@@ -249,3 +250,26 @@ def test_outside_the_projects_environment_is_one_line_saying_what_to_run() -> No
         f"error: the Python package 'botocore' is not installed for {sys.executable}: "
         "run `pipenv sync` in the project folder, then `pipenv run local`\n"
     )
+
+
+def test_dynalite_dying_stops_local_mode_with_one_line(tmp_path: Path) -> None:
+    """Not 503 `unavailable` for every request from then on, with nothing saying why."""
+    data_dir = tmp_path / "d"
+    port = free_port()
+    stderr_path = tmp_path / "stderr.txt"
+    process = local_mode("--port", str(port), "--data-dir", str(data_dir), stderr_path=stderr_path)
+    try:
+        wait_for_banner(process, stderr_path)
+        (dynalite_pid,) = holders_of(data_dir / "LOCK")
+        os.kill(dynalite_pid, signal.SIGKILL)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 1
+    last = stderr_path.read_text().splitlines()[-1]
+    assert last == (
+        f"error: dynalite (process {dynalite_pid}) ended (killed by signal 9): "
+        "local mode stopped; start it again with `pipenv run local`"
+    )
+    assert not port_in_use("127.0.0.1", port)
