@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,34 @@ def test_every_node_package_with_install_scripts_has_a_recorded_decision() -> No
 
 # AWS credentials from the environment, as a CI job's configure-aws-credentials step sets them.
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}
+
+
+def test_the_lint_command_without_dev_packages_says_what_to_run(tmp_path: Path) -> None:
+    # As after `pipenv sync` without --dev: the lint tools are missing. It was
+    # bash's "ruff: command not found", exit 127.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    shim.chmod(0o755)
+    lint = tomllib.loads((PROJECT_ROOT / "Pipfile").read_text())["scripts"]["lint"]
+    # The virtualenv's bin folder (where ruff and mypy are) left off PATH.
+    venv_bin = str(Path(sys.executable).parent)
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin]
+    result = subprocess.run(
+        shlex.split(lint),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PATH": os.pathsep.join([str(bin_dir), *path])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: the lint tools are not installed: run `pipenv sync --dev` first\n"
+    )
 
 
 def run_cdktf_wrapper(
