@@ -14,6 +14,20 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from epoch_app import fast_bindings  # standard library only
 
+USAGE = """\
+usage: pipenv run synth [--settings FILE]
+
+Validates the settings, then writes both stacks (remote-state, epoch-register) as
+Terraform JSON to ./cdktf.out, or to $CDKTF_OUTDIR (the cdktf CLI sets it).
+
+  --settings FILE  the settings file (default: $EPOCH_SETTINGS, else settings.toml);
+                   every key is in docs/settings.md
+  -h, --help       show this help
+
+Exit code: 0 written, 1 a Python package is missing (run `pipenv sync`),
+2 bad settings, arguments or output folder (one `error:` line each, nothing written).
+"""
+
 # This project's packages: a missing module among them is a bug, not a set-up step.
 OWN_PACKAGES = ("epoch_app", "epoch_blocks", "epoch_constructs", "epoch_settings", "handlers")
 
@@ -32,6 +46,9 @@ def missing_dependency(error: ModuleNotFoundError) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if "-h" in argv or "--help" in argv:
+        print(USAGE, end="")
+        return 0
     try:
         from epoch_settings import SettingsError
         from epoch_settings.loader import settings_from_environment
@@ -47,7 +64,7 @@ def main(argv: list[str]) -> int:
     # before the AWS provider bindings load.
     try:
         with fast_bindings.loading_bindings():
-            from epoch_app.app import synth_to
+            from epoch_app.app import OutputFolderError, synth_to
             from epoch_constructs.region_frontend.openapi import ContractMismatchError
     except ModuleNotFoundError as error:
         return missing_dependency(error)
@@ -55,7 +72,7 @@ def main(argv: list[str]) -> int:
     try:
         # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.
         synth_to(settings, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
-    except ContractMismatchError as err:
+    except (ContractMismatchError, OutputFolderError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

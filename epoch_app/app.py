@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,6 +12,10 @@ from cdktf import App
 from epoch_constructs.stack import EpochRegisterStack
 from epoch_settings import Settings
 from remote_state import RemoteStateStack
+
+
+class OutputFolderError(Exception):
+    """The output folder cannot be written; the message says what to do."""
 
 
 def build_app(settings: Settings, outdir: Path) -> App:
@@ -28,9 +33,25 @@ def synth_to(settings: Settings, outdir: Path) -> None:
     A failure part-way leaves the previous output untouched.
     """
     outdir = outdir.resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    for path in (outdir, *outdir.parents):
+        if path.exists() and not path.is_dir():
+            raise OutputFolderError(
+                f"{path} is a file, not a folder: move it away, "
+                "or write elsewhere with CDKTF_OUTDIR=<folder>"
+            )
     try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    except OSError as err:
+        raise OutputFolderError(
+            f"cannot write to {outdir.parent}: {err.strerror}; "
+            "write elsewhere with CDKTF_OUTDIR=<folder>"
+        ) from None
+    try:
+        # mkdtemp makes the folder private (0700); the output is an ordinary folder.
+        umask = os.umask(0o022)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         build_app(settings, staging).synth()
         old = outdir.with_name(f".{outdir.name}-old")
         shutil.rmtree(old, ignore_errors=True)

@@ -41,6 +41,7 @@ import gc
 import importlib.metadata
 import importlib.util
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import NoReturn
@@ -154,12 +155,27 @@ def exit_now(code: int) -> NoReturn:
     os._exit(code if flushed or code != 0 else 120)
 
 
+def exit_by_sigint() -> NoReturn:
+    """End as an uncaught Ctrl-C does (killed by SIGINT, so a calling shell stops too),
+    after the exit handlers and without the interpreter's traceback."""
+    _flushed()
+    # jsii's Node kernel got the same Ctrl-C; stopping it reports the broken channel.
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), sys.stderr.fileno())
+    atexit._run_exitfuncs()
+    _flushed()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)  # not reached: SIGINT ends the process
+
+
 def run_and_exit(main: Callable[[list[str]], int], argv: list[str]) -> NoReturn:
     """`sys.exit(main(argv))`, ending through `exit_now` with the same exit code."""
     try:
         code = main(argv)
     except KeyboardInterrupt:
-        raise  # the interpreter's own handling (exit by SIGINT)
+        print("interrupted", file=sys.stderr)
+        exit_by_sigint()
     except SystemExit as stop:
         if stop.code is None or isinstance(stop.code, int):
             code = stop.code or 0

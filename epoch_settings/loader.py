@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,7 @@ _PATTERN_HINTS = {
         "starting and ending with a letter or digit"
     ),
     "lock_table": "a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'",
+    "state_key": "an S3 object key of 1-1024 letters, digits and _./-",
     "tags": "a tag of letters, digits, spaces and _.:/=+@-",
     "github_repository": "a GitHub repository as owner/name, such as my-org/epoch-register",
     "branch": "a branch name of letters, digits and ._/-, starting with a letter or digit",
@@ -52,15 +54,23 @@ class SettingsError(Exception):
 
 
 def settings_path_from(argv: Sequence[str], environ: Mapping[str, str]) -> Path:
-    """`--settings FILE` wins over $EPOCH_SETTINGS, which wins over ./settings.toml."""
-    args = list(argv)
-    for index, arg in enumerate(args):
+    """`--settings FILE` (the last one) wins over $EPOCH_SETTINGS, then ./settings.toml."""
+    chosen: str | None = None
+    args = iter(argv)
+    for arg in args:
         if arg == "--settings":
-            if index + 1 >= len(args):
-                raise SettingsError("--settings needs a file path, e.g. --settings prod.toml")
-            return Path(args[index + 1])
-        if arg.startswith("--settings="):
-            return Path(arg.split("=", 1)[1])
+            chosen = next(args, "")
+        elif arg.startswith("--settings="):
+            chosen = arg.split("=", 1)[1]
+        else:
+            raise SettingsError(
+                f"unknown argument {arg!r}: the only option is --settings FILE "
+                "(see `pipenv run synth --help`)"
+            )
+        if not chosen:
+            raise SettingsError("--settings needs a file path, e.g. --settings prod.toml")
+    if chosen is not None:
+        return Path(chosen)
     if environ.get(SETTINGS_ENV_VAR):
         return Path(environ[SETTINGS_ENV_VAR])
     return DEFAULT_SETTINGS_PATH
@@ -70,14 +80,25 @@ def load_settings(path: Path | str | None = None) -> Settings:
     """Load and validate a settings file; raise SettingsError naming each bad key."""
     path = Path(path) if path is not None else DEFAULT_SETTINGS_PATH
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig drops the byte order mark some Windows editors write; tomllib rejects it.
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise SettingsError(
             f"{path}: settings file not found; copy settings.toml or point "
             f"{SETTINGS_ENV_VAR} (or --settings) at your file"
         ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SettingsError(f"{path}: cannot read settings file: {err}") from None
+    except IsADirectoryError:
+        raise SettingsError(
+            f"{path}: is a folder, not a settings file; "
+            f"point --settings (or {SETTINGS_ENV_VAR}) at a .toml file"
+        ) from None
+    except OSError as err:
+        raise SettingsError(f"{path}: cannot read settings file: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SettingsError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); "
+            "save the file as UTF-8, as TOML requires"
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise SettingsError(f"{path}: not valid TOML: {err}") from None
     try:
@@ -152,9 +173,29 @@ def _describe(detail: ErrorDetails) -> str:
         ctx = detail.get("ctx", {})
         wanted, got = ctx.get("min_length"), ctx.get("actual_length")
         return f"{key}: needs at least {wanted} entries (got {got})"
+    if kind == "too_long":
+        ctx = detail.get("ctx", {})
+        wanted, got = ctx.get("max_length"), ctx.get("actual_length")
+        return f"{key}: allows at most {wanted} entries (got {got})"
+    # TOML has arrays and tables, not tuples and models.
+    if kind in ("tuple_type", "list_type"):
+        return f"{key}: must be an array [...] (got {_shown(detail['input'])})"
+    if kind == "dict_type":
+        return f"{key}: must be a table {{ key = value, ... }} (got {_shown(detail['input'])})"
+    if kind == "model_type":
+        return f"{key}: must be a table ([{key}]) of settings (got {_shown(detail['input'])})"
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        return f"{key}: {message} (got {detail['input']!r})"
+        return f"{key}: {message} (got {_shown(detail['input'])})"
     return f"{key}: {message}" if key else message
+
+
+def _shown(value: object) -> str:
+    """A value as the TOML file spells it where Python's repr differs (true, 2024-01-01)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return repr(value)
 
 
 def settings_from_environment(argv: Sequence[str] | None = None) -> Settings:

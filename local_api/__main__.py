@@ -17,8 +17,15 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
-from botocore.exceptions import BotoCoreError, ClientError
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+except ModuleNotFoundError as missing:  # run outside the project's environment
+    sys.exit(
+        f"error: the Python package {missing.name!r} is not installed for {sys.executable}: "
+        "run `pipenv sync` in the project folder, then `pipenv run local`"
+    )
 
 from handlers import contract
 from handlers.api import LambdaHandler
@@ -29,10 +36,14 @@ DEFAULT_TABLE = "epoch-register-local"
 MAX_PORT = 65535
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not argparse's usage block."""
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m local_api", description="Serve the EpochRegister API locally."
-    )
+    parser = _Parser(prog="python -m local_api", description="Serve the EpochRegister API locally.")
     parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
     parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
     parser.add_argument(
@@ -124,7 +135,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        api.serve_forever()
+        api.start()
+        code = dynalite.wait()  # Ctrl-C or SIGTERM interrupts it (KeyboardInterrupt)
+        ended = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return _fail(
+            f"dynalite (process {dynalite.pid}) ended ({ended}): local mode stopped; "
+            "start it again with `pipenv run local`"
+        )
     except DynaliteError as exc:
         return _fail(str(exc))
     except (ClientError, BotoCoreError) as exc:

@@ -101,6 +101,11 @@ class Dynalite:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def wait(self) -> int:
+        """Block until the started dynalite ends on its own; its exit code (-N: signal N)."""
+        assert self._process is not None, "dynalite was not started"
+        return self._process.wait()
+
     def start(self, timeout: float = 20.0) -> Dynalite:
         """Start and wait until it answers HTTP. Restarts on the same port and folder."""
         if self.running:
@@ -110,6 +115,13 @@ class Dynalite:
         if self.data_dir is not None:
             try:
                 self.data_dir.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                in_the_way = (self.data_dir, *self.data_dir.parents)
+                file = next((p for p in in_the_way if p.is_file()), self.data_dir)
+                raise DynaliteError(
+                    f"cannot use {self.data_dir} as dynalite's data folder: "
+                    f"{file} is a file; choose a folder with --data-dir"
+                ) from None
             except OSError as exc:
                 raise DynaliteError(
                     f"cannot use {self.data_dir} as dynalite's data folder: {exc.strerror}"

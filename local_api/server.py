@@ -170,7 +170,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             code,
             {"Content-Type": "application/json", "Connection": "close"},
             json.dumps(
-                {"error": {"code": _code(status), "message": message or ""}},
+                {"error": {"code": _code(status), "message": message or status.description}},
                 separators=(",", ":"),
             ).encode(),
         )

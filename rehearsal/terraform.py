@@ -491,8 +491,37 @@ def scratch_folder(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
-def main() -> int:
-    """`python -m rehearsal.terraform`: one line and exit 1 if Terraform is missing or too old.
+def aws_credentials_problem() -> str | None:
+    """Why `cdktf diff|deploy` would find no AWS credentials, or None if botocore finds some.
+
+    botocore looks where Terraform's AWS SDK looks (environment, profiles, SSO,
+    web identity, container and instance metadata), so a miss here is a miss there,
+    where it costs ~15 s of metadata retries and a block of backend errors.
+    """
+    import botocore.session
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+    try:
+        credentials = botocore.session.Session().get_credentials()
+    except ProfileNotFound as error:
+        return (
+            f"AWS_PROFILE={os.environ.get('AWS_PROFILE', '')}: {error}; "
+            "check the name in ~/.aws/config (`aws configure list-profiles`)"
+        )
+    except BotoCoreError as error:
+        return f"cannot load AWS credentials: {error}"
+    if credentials is None:
+        return (
+            "no AWS credentials found: diff and deploy need them; set AWS_PROFILE "
+            "(a profile from `aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(see docs/deploying.md)"
+        )
+    return None
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """`python -m rehearsal.terraform [cdktf args]`: one line and exit 1 if Terraform is
+    missing or too old, or (unless the cdktf args ask for help) no AWS credentials are found.
 
     `pipenv run diff|deploy` run it before `npx cdktf`, whose own failure without
     Terraform is "execvp(3) failed" with the cause in an INFO line.
@@ -502,8 +531,13 @@ def main() -> int:
     except TerraformError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if not {"-h", "--help"} & set(argv):
+        problem = aws_credentials_problem()
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -50,9 +51,51 @@ def test_every_node_package_with_install_scripts_has_a_recorded_decision() -> No
     assert with_scripts <= set(decided)
 
 
-def run_cdktf_wrapper(tmp_path: Path, path: str) -> subprocess.CompletedProcess[str]:
+# AWS credentials from the environment, as a CI job's configure-aws-credentials step sets them.
+FAKE_AWS = {"AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}
+
+
+def test_the_lint_command_without_dev_packages_says_what_to_run(tmp_path: Path) -> None:
+    # As after `pipenv sync` without --dev: the lint tools are missing. It was
+    # bash's "ruff: command not found", exit 127.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    shim.chmod(0o755)
+    lint = tomllib.loads((PROJECT_ROOT / "Pipfile").read_text())["scripts"]["lint"]
+    # The virtualenv's bin folder (where ruff and mypy are) left off PATH.
+    venv_bin = str(Path(sys.executable).parent)
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin]
+    result = subprocess.run(
+        shlex.split(lint),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PATH": os.pathsep.join([str(bin_dir), *path])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: the lint tools are not installed: run `pipenv sync --dev` first\n"
+    )
+
+
+def run_cdktf_wrapper(
+    tmp_path: Path, path: str, aws: dict[str, str] | None = None, *args: str
+) -> subprocess.CompletedProcess[str]:
     # Only what the wrapper needs is on PATH (no system folder that might hold a
     # terraform); npx is a stub that records it ran: the check must stop before it.
+    # AWS credentials come only from `aws`: no profile files, no instance metadata.
+    aws_env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **(FAKE_AWS if aws is None else aws),
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     tools = tmp_path / "tools"
     tools.mkdir()
     for name in ("dirname",):
@@ -61,8 +104,12 @@ def run_cdktf_wrapper(tmp_path: Path, path: str) -> subprocess.CompletedProcess[
     (tools / "npx").chmod(0o755)
     python_dir = str(Path(sys.executable).parent)
     return subprocess.run(
-        [shutil.which("bash") or "bash", str(PROJECT_ROOT / "scripts" / "cdktf.sh"), "diff"],
-        env={**os.environ, "PATH": os.pathsep.join(p for p in (str(tools), path, python_dir) if p)},
+        [shutil.which("bash") or "bash", str(PROJECT_ROOT / "scripts" / "cdktf.sh"), "diff", *args],
+        env={
+            **base,
+            **aws_env,
+            "PATH": os.pathsep.join(p for p in (str(tools), path, python_dir) if p),
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,6 +151,38 @@ def test_diff_and_deploy_with_terraform_1_10_go_on_to_cdktf(tmp_path: Path) -> N
     result = run_cdktf_wrapper(tmp_path, path=str(tmp_path / "new"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "npx-ran").read_text() == "npx cdktf diff\n"
+
+
+def test_diff_and_deploy_without_aws_credentials_stop_in_one_line(tmp_path: Path) -> None:
+    """Terraform's own answer is a block of backend errors after ~15 s of metadata retries."""
+    fake_terraform(tmp_path / "new", "1.11.4")
+    result = run_cdktf_wrapper(tmp_path, str(tmp_path / "new"), {})
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: no AWS credentials found: diff and deploy need them; set AWS_PROFILE "
+        "(a profile from `aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "(see docs/deploying.md)\n"
+    )
+    assert not (tmp_path / "npx-ran").exists()
+
+
+def test_diff_and_deploy_with_an_unknown_aws_profile_stop_in_one_line(tmp_path: Path) -> None:
+    fake_terraform(tmp_path / "new", "1.11.4")
+    result = run_cdktf_wrapper(tmp_path, str(tmp_path / "new"), {"AWS_PROFILE": "nope"})
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: AWS_PROFILE=nope: The config profile (nope) could not be found; "
+        "check the name in ~/.aws/config (`aws configure list-profiles`)\n"
+    )
+    assert not (tmp_path / "npx-ran").exists()
+
+
+def test_diff_and_deploy_help_needs_no_aws_credentials(tmp_path: Path) -> None:
+    fake_terraform(tmp_path / "new", "1.11.4")
+    result = run_cdktf_wrapper(tmp_path, str(tmp_path / "new"), {}, "--help")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "npx-ran").read_text() == "npx cdktf diff --help\n"
 
 
 def test_the_readme_states_the_python_version_the_pipfile_pins() -> None:

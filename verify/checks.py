@@ -11,8 +11,9 @@ import statistics
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -93,6 +94,8 @@ class Run:
             for region, url in target.endpoints.items()
         }
         self.regions = list(target.endpoints)
+        # Set on Ctrl-C: background polls end at once instead of at their timeouts.
+        self.stopping = threading.Event()
 
     def key(self, *parts: str) -> str:
         return "-".join((KEY_PREFIX + self.options.key_label, *parts))
@@ -168,9 +171,9 @@ def _api_health(run: Run, api_url: str) -> Result:
 
 
 def _poll_readable(
-    client: Client, item_id: str, since: float, timeout: float
+    client: Client, item_id: str, since: float, timeout: float, stop: threading.Event
 ) -> tuple[float | None, dict[str, Any] | None, str]:
-    """Poll GET /getEpoch/{id} until 200: (lag in s, the item, last reason)."""
+    """Poll GET /getEpoch/{id} until 200 or `stop`: (lag in s, the item, last reason)."""
     path = contract.ROUTE_GET_ONE.path.replace("{id}", item_id)
     deadline = since + timeout
     interval = 0.05
@@ -183,10 +186,19 @@ def _poll_readable(
             reason = f"last answer {answer.status}"
         except NetworkError as exc:
             reason = str(exc)
-        if time.perf_counter() + interval > deadline:
+        if time.perf_counter() + interval > deadline or stop.wait(interval):
             return None, None, reason
-        time.sleep(interval)
         interval = min(interval * 1.5, 0.5)
+
+
+@contextmanager
+def _stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
+    """On Ctrl-C, tell the polls to end: the pool's exit waits for them."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop.set()
+        raise
 
 
 def check_replication(run: Run) -> list[Result]:
@@ -198,7 +210,10 @@ def check_replication(run: Run) -> list[Result]:
     problems: dict[tuple[str, str], list[str]] = {pair: [] for pair in lags}
     reused: dict[tuple[str, str], int] = dict.fromkeys(lags, 0)
     write_problems: list[Result] = []
-    with ThreadPoolExecutor(max_workers=max(1, len(run.regions) - 1)) as pool:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, len(run.regions) - 1)) as pool,
+        _stop_on_interrupt(run.stopping),
+    ):
         for source in run.regions:
             for sample in range(run.options.replication_samples):
                 key = run.key("repl", source, str(sample))
@@ -228,6 +243,7 @@ def check_replication(run: Run) -> list[Result]:
                         item["id"],
                         written,
                         run.options.replication_timeout,
+                        run.stopping,
                     )
                     for other in others
                 }
@@ -305,6 +321,7 @@ def check_idempotency(run: Run) -> list[Result]:
             one["id"],
             time.perf_counter(),
             run.options.replication_timeout,
+            run.stopping,
         )
         if lag is None:
             return [

@@ -1,7 +1,7 @@
 """Command line: inputs, which checks, the table or JSON, the exit code.
 
 Exit codes: 0 every check passed (skips allowed, and said), 1 a check failed,
-2 the inputs are wrong or unreachable (one line on stderr).
+2 the inputs are wrong or unreachable (one line on stderr), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -245,8 +245,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     results: list[Result] = []
-    for name in args.checks:
-        results.extend(CHECKS[name](run))
+    try:
+        for name in args.checks:
+            results.extend(CHECKS[name](run))
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: {run.budget.used} registrations sent (keys {run.key('')}…: "
+            "a rerun with the same --key-label reuses them)",
+            file=sys.stderr,
+        )
+        return 130
     ok, text = summary(results)
     if args.json:
         document = {

@@ -73,7 +73,7 @@ def outputs_from_terraform(directory: Path, timeout: float = 120.0) -> dict[str,
         raise InputError("terraform is not on PATH (needed by --terraform-dir)")
     try:
         result = subprocess.run(
-            [terraform, "output", "-json"],
+            [terraform, "output", "-json", "-no-color"],
             cwd=directory,
             capture_output=True,
             text=True,
@@ -87,6 +87,10 @@ def outputs_from_terraform(directory: Path, timeout: float = 120.0) -> dict[str,
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         detail = next((line for line in lines if "Error" in line), lines[0] if lines else "")
+        if "terraform init" in detail:
+            detail += (
+                " (deploy the stack first: pipenv run deploy epoch-register; see docs/deploying.md)"
+            )
         raise InputError(f"terraform output failed in {directory}: {detail}")
     try:
         outputs = json.loads(result.stdout or "{}")

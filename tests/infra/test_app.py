@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,14 @@ def test_unreadable_openapi_document_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "openapi.json").write_text("{not json")
     with pytest.raises(ContractMismatchError, match="cannot read the OpenAPI document"):
         load_openapi(tmp_path / "openapi.json")
+
+
+def test_the_output_folder_has_the_usual_permissions(
+    default_app: Synthesized, tmp_path: Path
+) -> None:
+    """As `mkdir` would make it (the umask's mode), not the private 0700 of a temporary folder."""
+    outdir = tmp_path / "cdktf.out"
+    app_module.synth_to(default_app.settings, outdir)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(outdir.stat().st_mode) == 0o777 & ~umask

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local_api.dynalite import PROJECT_ROOT, Dynalite, free_port, port_in_use
+from local_api.dynalite import PROJECT_ROOT, Dynalite, free_port, holders_of, port_in_use
 
 pytestmark = pytest.mark.slow
 
@@ -130,6 +131,33 @@ def test_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
     assert "run `npm ci`" in stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--port", "abc"], "error: argument --port: invalid int value: 'abc' (see --help)"),
+        (["--bogus"], "error: unrecognized arguments: --bogus (see --help)"),
+    ],
+)
+def test_a_bad_argument_is_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
+    code, stderr = run_to_exit(*args, "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path)
+    assert code == 2
+    assert stderr == expected + "\n"
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("data_dir", ["d", "d/data"])
+def test_a_data_dir_that_is_a_file_says_so(tmp_path: Path, data_dir: str) -> None:
+    (tmp_path / "d").write_text("not a folder")
+    code, stderr = run_to_exit(
+        "--port", str(free_port()), "--data-dir", str(tmp_path / data_dir), tmp_path=tmp_path
+    )
+    assert code == 1
+    assert stderr == (
+        f"error: cannot use {tmp_path / data_dir} as dynalite's data folder: "
+        f"{tmp_path / 'd'} is a file; choose a folder with --data-dir\n"
+    )
+
+
 def test_a_bad_shard_count_is_a_usage_error(tmp_path: Path) -> None:
     code, stderr = run_to_exit(
         "--list-shards", "0", "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path
@@ -204,3 +232,44 @@ def test_a_held_data_folder_names_the_process_and_how_to_stop_it(tmp_path: Path)
     if Path("/proc").is_dir():
         assert f"another dynalite (process {holder_pid}) holds it" in line
         assert f"`kill {holder_pid}`" in line
+
+
+def test_outside_the_projects_environment_is_one_line_saying_what_to_run() -> None:
+    """`python -m local_api` with an interpreter that lacks the packages (-S: no site-packages)."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "local_api"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: the Python package 'botocore' is not installed for {sys.executable}: "
+        "run `pipenv sync` in the project folder, then `pipenv run local`\n"
+    )
+
+
+def test_dynalite_dying_stops_local_mode_with_one_line(tmp_path: Path) -> None:
+    """Not 503 `unavailable` for every request from then on, with nothing saying why."""
+    data_dir = tmp_path / "d"
+    port = free_port()
+    stderr_path = tmp_path / "stderr.txt"
+    process = local_mode("--port", str(port), "--data-dir", str(data_dir), stderr_path=stderr_path)
+    try:
+        wait_for_banner(process, stderr_path)
+        (dynalite_pid,) = holders_of(data_dir / "LOCK")
+        os.kill(dynalite_pid, signal.SIGKILL)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 1
+    last = stderr_path.read_text().splitlines()[-1]
+    assert last == (
+        f"error: dynalite (process {dynalite_pid}) ended (killed by signal 9): "
+        "local mode stopped; start it again with `pipenv run local`"
+    )
+    assert not port_in_use("127.0.0.1", port)

@@ -137,6 +137,15 @@ def test_http_server_errors_are_json_too(service: Service) -> None:
     assert json.loads(body)["error"]["code"] == "request_header_fields_too_large"
 
 
+def test_http_server_errors_say_what_is_wrong(service: Service) -> None:
+    """http.server's own answers (here 414) carry a message, not an empty string."""
+    status, _, body = raw_request(service, "GET", "/getEpoch?cursor=" + "a" * 70000)
+    assert status == 414
+    error = json.loads(body)["error"]
+    assert error["code"] == "request_uri_too_long"
+    assert error["message"] == "URI is too long"
+
+
 def test_chunked_bodies_are_refused_with_411(service: Service) -> None:
     status, _, body = raw_request(
         service, "POST", "/EpochRegisterTime", headers={"Transfer-Encoding": "chunked"}

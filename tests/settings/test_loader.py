@@ -68,7 +68,28 @@ def test_health_trace_rate_takes_whole_numbers_too(tmp_path: Path) -> None:
             "regions.1: 'mars-north-1' is not an AWS region",
         ),
         ('regions = ["us-east-1"]', "regions: needs at least 2 entries (got 1)"),
-        ('regions = "us-east-1"', "regions: Input should be a valid tuple"),
+        ('regions = "us-east-1"', "regions: must be an array [...] (got 'us-east-1')"),
+        (
+            "regions = ["
+            + ", ".join(f'"eu-west-{n}"' for n in range(1, 10))
+            + ', "us-east-1", "us-west-2"]',
+            "regions: allows at most 10 entries (got 11)",
+        ),
+        (
+            "[lambda]\nmemory_mb = true",
+            "lambda.memory_mb: Input should be a valid integer (got true)",
+        ),
+        (
+            "log_retention_days = 2024-01-01",
+            "log_retention_days: Input should be a valid integer (got 2024-01-01)",
+        ),
+        ("tags = 3", "tags: must be a table { key = value, ... } (got 3)"),
+        ("routing = 5", "routing: must be a table ([routing]) of settings (got 5)"),
+        ("[[table]]\nread_min = 5", "table: must be a table ([table]) of settings (got [{"),
+        (
+            '[remote_state]\nstate_key = "a key with spaces"',
+            "remote_state.state_key: 'a key with spaces' is not an S3 object key of",
+        ),
         ('alarm_email = "not-an-email"', "alarm_email: 'not-an-email' is not an e-mail address"),
         ("log_retention_days = 42", "log_retention_days: 42 is not a CloudWatch Logs retention"),
         ('[routing]\nmode = "random"', "routing.mode: Input should be 'traffic-policy'"),
@@ -95,6 +116,9 @@ def test_health_trace_rate_takes_whole_numbers_too(tmp_path: Path) -> None:
         ),
         ("[lambda]\ntimeout_seconds = 30", "lambda.timeout_seconds: Input should be less than"),
         ("[lambda]\ntimeout_seconds = 5", "lambda.timeout_seconds: must be at least 9"),
+        # Below Lambda's own minimum too: the same message, not a bound docs/settings.md lacks.
+        ("[lambda]\ntimeout_seconds = 2", "lambda.timeout_seconds: must be at least 9"),
+        ("[lambda]\ntimeout_seconds = -1", "lambda.timeout_seconds: must be at least 9"),
         ('[tags]\n"aws:owner" = "me"', "tags: aws:owner: keys starting with 'aws:' are reserved"),
         (
             'app_name = "epoch-"',
@@ -214,7 +238,7 @@ def test_cross_field_check_skipped_when_its_field_is_invalid(tmp_path: Path) -> 
     # regions is invalid, so the routing check that reads it cannot say anything true.
     text = 'regions = "us-east-1"\n' + VALID + '[routing]\ndrill_regions = ["eu-west-1"]\n'
     (line,) = error_for(tmp_path, text).splitlines()
-    assert "regions: Input should be a valid tuple" in line
+    assert "regions: must be an array [...]" in line
 
 
 def test_direct_construction_still_runs_cross_field_checks() -> None:
@@ -250,6 +274,44 @@ def test_path_option_wins_over_environment() -> None:
     assert settings_path_from([], {}) == DEFAULT_SETTINGS_PATH
 
 
-def test_settings_option_without_value() -> None:
+@pytest.mark.parametrize("argv", [["--settings"], ["--settings="], ["--settings", ""]])
+def test_settings_option_without_value(argv: list[str]) -> None:
     with pytest.raises(SettingsError, match="--settings needs a file path"):
-        settings_path_from(["--settings"], {})
+        settings_path_from(argv, {})
+
+
+def test_the_last_settings_option_wins() -> None:
+    argv = ["--settings", "a.toml", "--settings=b.toml"]
+    assert settings_path_from(argv, {}) == Path("b.toml")
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["prod.toml"], ["--settings", "a.toml", "-x"]])
+def test_an_unknown_argument_is_an_error(argv: list[str]) -> None:
+    with pytest.raises(SettingsError, match=f"unknown argument '{argv[-1]}'.*--settings FILE"):
+        settings_path_from(argv, {})
+
+
+def test_a_folder_is_not_a_settings_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}: is a folder, not a settings file; "
+        "point --settings (or EPOCH_SETTINGS) at a .toml file"
+    )
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_fine(tmp_path: Path) -> None:
+    """As a Windows editor saves the file ("UTF-8 with BOM", CRLF)."""
+    path = tmp_path / "settings.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.replace("\n", "\r\n").encode())
+    assert load_settings(path).domain_name == "example.com"
+
+
+def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_bytes(b'domain_name = "caf\xe9.com"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: not UTF-8 text (byte 0xe9 at offset 18); save the file as UTF-8, as TOML requires"
+    )

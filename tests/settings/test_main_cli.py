@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,74 @@ def test_a_missing_module_of_the_project_itself_is_a_bug_not_a_set_up_step() -> 
     )
     with pytest.raises(ModuleNotFoundError):
         main["missing_dependency"](error)
+
+
+def test_help_explains_the_command_and_writes_nothing(tmp_path: Path) -> None:
+    result = run_main(tmp_path, "--help")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("usage: pipenv run synth [--settings FILE]\n")
+    assert "EPOCH_SETTINGS" in result.stdout
+    assert "CDKTF_OUTDIR" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--bogus"], "error: unknown argument '--bogus': the only option is --settings FILE"),
+        (["--settings="], "error: --settings needs a file path, e.g. --settings prod.toml"),
+        (["--settings", "."], "error: .: is a folder, not a settings file; point --settings"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_write_nothing(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    result = run_main(tmp_path, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(expected)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "outdir",
+    ["cdktf.out", "cdktf.out/stacks"],
+)
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path, outdir: str) -> None:
+    (tmp_path / "cdktf.out").write_text("a file where the output folder goes")
+    result = run_main(tmp_path, env={"CDKTF_OUTDIR": str(tmp_path / outdir)})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        f"error: {tmp_path / 'cdktf.out'} is a file, not a folder: move it away, "
+        "or write elsewhere with CDKTF_OUTDIR=<folder>"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+    assert (tmp_path / "cdktf.out").read_text() == "a file where the output folder goes"
+
+
+def test_ctrl_c_is_one_line_and_an_exit_by_sigint(tmp_path: Path) -> None:
+    """Ctrl-C part-way (here while the bindings load): no traceback, nothing written, and
+    the process still ends by SIGINT, so a calling shell or script sees an interrupt."""
+    main_py = str(PROJECT_ROOT / "main.py")
+    script = (
+        "import os, signal, threading; "
+        "threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start(); "
+        f"import runpy; runpy.run_path({main_py!r}, run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == -signal.SIGINT
+    assert result.stdout == ""
+    assert result.stderr == "interrupted\n"
+    assert list(tmp_path.iterdir()) == []

@@ -90,9 +90,10 @@ def expected_fragments(key: str, field: FieldInfo) -> list[str]:
             if isinstance(extra, FieldInfo):
                 found |= bounds(list(extra.metadata))
     fragments = []
+    if key in CHECKED_MINIMUMS:
+        found["Ge"] = max(found.get("Ge", CHECKED_MINIMUMS[key]), CHECKED_MINIMUMS[key])
     if "Ge" in found and "Le" in found:
-        low = max(found["Ge"], CHECKED_MINIMUMS.get(key, found["Ge"]))
-        fragments.append(f"{low}{DASH}{found['Le']}")
+        fragments.append(f"{found['Ge']}{DASH}{found['Le']}")
     if "Gt" in found and "Le" in found:
         fragments.append(f"more than {found['Gt']}, at most {found['Le']}")
     if "MinLen" in found and "MaxLen" in found:
@@ -129,6 +130,7 @@ def test_the_check_covers_numeric_bounds() -> None:
         ("routing.health_check_failure_threshold", f"1{DASH}10"),
         ("lambda.memory_mb", f"128{DASH}10240"),
         ("routing.weights", f"0{DASH}255"),
+        ("lambda.timeout_seconds", f"9{DASH}28"),
     ):
         assert fragment in expected_fragments(key, FIELDS[key])
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import pytest
 from local_api.dynalite import free_port
 from local_api.server import LocalApi
 from tests.conftest import PROJECT_ROOT
-from tests.service.support import shared_admin_client
+from tests.service.support import new_table, shared_admin_client
 from tests.verify.conftest import EAST, WEST, RegionFactory
 from tests.verify.support import endpoint_args, failures, run_verify, statuses
 from verify.cli import main
@@ -214,6 +216,41 @@ def test_the_cli_against_local_mode_as_a_process(tmp_path: Path) -> None:
         server.wait(15)
 
 
+def test_ctrl_c_while_waiting_for_replication_stops_at_once(
+    serve_region: RegionFactory, dynalite: object
+) -> None:
+    """Two regions over two tables: the write never replicates, so verify polls for up
+    to --replication-timeout (120 s); Ctrl-C must end it then, in one line."""
+    endpoint = dynalite.endpoint_url  # type: ignore[attr-defined]
+    east_table, west_table = new_table(endpoint), new_table(endpoint)
+    regions = {EAST: serve_region(EAST, east_table), WEST: serve_region(WEST, west_table)}
+    args = ["--checks", "replication", "--replication-timeout", "120"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "verify", *endpoint_args(regions), *args],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while stored_count(endpoint, east_table) == 0:  # the first write: polling begins
+            assert time.monotonic() < deadline, "verify never wrote"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)  # far below the 120 s poll
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert out == ""
+    assert err == (
+        "interrupted: 1 registrations sent (keys verify-v1-…: "
+        "a rerun with the same --key-label reuses them)\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -278,6 +315,24 @@ def test_terraform_dir_without_state_is_one_line(
     assert err.startswith("error: ")
     assert err.count("\n") == 1
     assert str(tmp_path) in err
+
+
+def test_terraform_dir_of_a_stack_never_initialized_is_plain_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A synthesized but never deployed root stack: its S3 backend is not initialized."""
+    (tmp_path / "cdk.tf.json").write_text(
+        json.dumps({"terraform": {"backend": {"s3": {"bucket": "b", "key": "k", "region": "r"}}}})
+    )
+    code, _ = run_verify(capsys, "--terraform-dir", str(tmp_path))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "\x1b[" not in err  # Terraform's colour codes
+    assert err == (
+        f"error: terraform output failed in {tmp_path}: Error: Backend initialization "
+        'required, please run "terraform init" (deploy the stack first: '
+        "pipenv run deploy epoch-register; see docs/deploying.md)\n"
+    )
 
 
 def test_the_write_budget_is_checked_before_anything_is_sent(
