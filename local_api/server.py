@@ -109,15 +109,18 @@ def build_event(
     }
 
 
+# The contract's code for a status local mode's HTTP layer answers itself. Any other
+# (http.server's 414 URI too long, 431 header fields too large, 505 HTTP version)
+# refuses what the client sent: `bad_request`, as the deployed API's DEFAULT_4XX
+# response names API Gateway's own refusals.
+_CODES: dict[HTTPStatus, str] = {
+    HTTPStatus.LENGTH_REQUIRED: contract.ERROR_LENGTH_REQUIRED,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: contract.ERROR_TOO_LARGE,
+}
+
+
 def _code(status: HTTPStatus) -> str:
-    """The contract's code for a status where it has one; else `Request Header Fields
-    Too Large` -> `request_header_fields_too_large`, in the same style."""
-    known = {
-        HTTPStatus.BAD_REQUEST: contract.ERROR_BAD_REQUEST,
-        HTTPStatus.LENGTH_REQUIRED: contract.ERROR_LENGTH_REQUIRED,
-        HTTPStatus.REQUEST_ENTITY_TOO_LARGE: contract.ERROR_TOO_LARGE,
-    }
-    return known.get(status) or status.phrase.lower().replace(" ", "_").replace("-", "_")
+    return _CODES.get(status, contract.ERROR_BAD_REQUEST)
 
 
 class _Server(ThreadingHTTPServer):
@@ -220,8 +223,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             )
         except Exception:  # noqa: BLE001 - API Gateway's answer to a failed integration
             _log.exception("handler failed", extra={"fields": {"function": function}})
+            # As the deployed API answers it: 502 through its DEFAULT_5XX response.
             status, out_headers = 502, {"Content-Type": "application/json"}
-            data = b'{"error":{"code":"bad_gateway","message":"the handler failed"}}'
+            data = json.dumps(
+                {"error": {"code": contract.ERROR_UNAVAILABLE, "message": "Internal server error"}},
+                separators=(",", ":"),
+            ).encode()
         self._send(status, out_headers, data)
 
     def _openapi(self) -> None:

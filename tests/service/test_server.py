@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from epoch_constructs.region_frontend.openapi import GATEWAY_RESPONSES
 from handlers import contract
 from local_api.server import OPENAPI_PATH, LocalApi, build_event, owning_function
 from tests.service.clients import connect
@@ -134,7 +135,49 @@ def test_http_server_errors_are_json_too(service: Service) -> None:
     head, _, body = answer.partition("\r\n\r\n")
     assert head.startswith("HTTP/1.1 431")
     assert "Content-Type: application/json" in head
-    assert json.loads(body)["error"]["code"] == "request_header_fields_too_large"
+    assert json.loads(body)["error"]["code"] == "bad_request"
+
+
+def raw_exchange(service: Service, request: bytes) -> tuple[str, dict[str, Any]]:
+    """Send bytes as they are: the answer's status line ("" when http.server answers a
+    request line it cannot read as HTTP/1.x with the body alone, as HTTP/0.9 did) and
+    its JSON body."""
+    with socket.create_connection(("127.0.0.1", service.api.port), timeout=10) as raw:
+        raw.sendall(request)
+        chunks = []
+        while chunk := raw.recv(65536):  # the server closes the connection after an error
+            chunks.append(chunk)
+    answer = b"".join(chunks).decode()
+    if answer.startswith("{"):
+        return "", json.loads(answer)
+    head, _, body = answer.partition("\r\n\r\n")
+    return head.splitlines()[0], json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", "414", "bad_request"),
+        (b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", "431", "bad_request"),
+        (
+            b"POST /EpochRegisterTime HTTP/1.1\r\nContent-Length: many\r\n\r\n",
+            "400",
+            "bad_request",
+        ),
+        # A request line it cannot read as HTTP/1.x: http.server answers with the body alone.
+        (b"GET\r\n\r\n", "", "bad_request"),
+        (b"GET /health HTTP/2.0\r\n\r\n", "", "bad_request"),
+    ],
+    ids=["uri-too-long", "header-line-too-long", "bad-length", "bad-request-line", "http-2"],
+)
+def test_every_http_layer_refusal_has_a_contract_code(
+    service: Service, request_bytes: bytes, status: str, code: str
+) -> None:
+    line, body = raw_exchange(service, request_bytes)
+    assert line.split()[1:2] == ([status] if status else []), line
+    assert body["error"]["code"] == code
+    assert code in contract.ERROR_CODES
+    assert body["error"]["message"]
 
 
 def test_http_server_errors_say_what_is_wrong(service: Service) -> None:
@@ -142,7 +185,7 @@ def test_http_server_errors_say_what_is_wrong(service: Service) -> None:
     status, _, body = raw_request(service, "GET", "/getEpoch?cursor=" + "a" * 70000)
     assert status == 414
     error = json.loads(body)["error"]
-    assert error["code"] == "request_uri_too_long"
+    assert error["code"] == "bad_request"
     assert error["message"] == "URI is too long"
 
 
@@ -195,8 +238,12 @@ def test_a_failing_handler_becomes_a_json_502() -> None:
         connection.close()
     finally:
         api.stop()
+    # API Gateway's answer to a failed Lambda, through the API's DEFAULT_5XX response.
     assert response.status == 502
-    assert body["error"]["code"] == "bad_gateway"
+    assert body == {"error": {"code": "unavailable", "message": "Internal server error"}}
+    assert GATEWAY_RESPONSES["DEFAULT_5XX"]["responseTemplates"]["application/json"].startswith(
+        '{"error":{"code":"unavailable",'
+    )
     assert "boom" not in json.dumps(body)
 
 
