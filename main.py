@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from epoch_app import fast_bindings  # standard library only
+from epoch_app.output_folder import OutputFolderError, checked_output_folder  # the same
 
 USAGE = """\
 usage: pipenv run synth [--settings FILE]
@@ -60,18 +61,24 @@ def main(argv: list[str]) -> int:
         for line in err.lines:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    # Imported after validation: bad settings fail in well under a second,
-    # before the AWS provider bindings load.
+    # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    try:
+        checked_output_folder(outdir)
+    except OutputFolderError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    # Imported after these checks: bad settings or a file in the output folder's way
+    # fail in well under a second, before the AWS provider bindings load.
     try:
         with fast_bindings.loading_bindings():
-            from epoch_app.app import OutputFolderError, synth_to
+            from epoch_app.app import synth_to
             from epoch_constructs.region_frontend.openapi import ContractMismatchError
     except ModuleNotFoundError as error:
         return missing_dependency(error)
 
     try:
-        # The cdktf CLI tells the app where to write; alone, we write ./cdktf.out.
-        synth_to(settings, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")))
+        synth_to(settings, outdir)
     except (ContractMismatchError, OutputFolderError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -9,13 +9,10 @@ from pathlib import Path
 
 from cdktf import App
 
+from epoch_app.output_folder import OutputFolderError, checked_output_folder
 from epoch_constructs.stack import EpochRegisterStack
 from epoch_settings import Settings
 from remote_state import RemoteStateStack
-
-
-class OutputFolderError(Exception):
-    """The output folder cannot be written; the message says what to do."""
 
 
 def build_app(settings: Settings, outdir: Path) -> App:
@@ -32,13 +29,7 @@ def synth_to(settings: Settings, outdir: Path) -> None:
 
     A failure part-way leaves the previous output untouched.
     """
-    outdir = outdir.resolve()
-    for path in (outdir, *outdir.parents):
-        if path.exists() and not path.is_dir():
-            raise OutputFolderError(
-                f"{path} is a file, not a folder: move it away, "
-                "or write elsewhere with CDKTF_OUTDIR=<folder>"
-            )
+    outdir = checked_output_folder(outdir)
     try:
         outdir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))

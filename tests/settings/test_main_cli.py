@@ -160,8 +160,23 @@ def test_bad_arguments_are_one_line_and_write_nothing(
     ["cdktf.out", "cdktf.out/stacks"],
 )
 def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path, outdir: str) -> None:
+    """Found before the bindings load: with cdktf made unimportable, the answer is still
+    the output folder's line, not the missing package's."""
     (tmp_path / "cdktf.out").write_text("a file where the output folder goes")
-    result = run_main(tmp_path, env={"CDKTF_OUTDIR": str(tmp_path / outdir)})
+    main_py = str(PROJECT_ROOT / "main.py")
+    script = (
+        "import sys; sys.modules['cdktf'] = None; "
+        f"import runpy; runpy.run_path({main_py!r}, run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CDKTF_OUTDIR": str(tmp_path / outdir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     (line,) = result.stderr.strip().splitlines()
