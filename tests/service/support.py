@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -154,8 +153,12 @@ class Service:
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.http.get(self.url + path, timeout=30, **kwargs)
 
-    def walk(self, limit: int, *, pause: float = 0.0) -> tuple[list[dict[str, Any]], int]:
-        """Every item of GET /getEpoch, page by page, and the number of pages."""
+    def walk(
+        self, limit: int, *, between_pages: Callable[[], None] | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Every item of GET /getEpoch, page by page, and the number of pages.
+
+        `between_pages` runs after each page that has a next one."""
         walked: list[dict[str, Any]] = []
         cursor: str | None = None
         pages = 0
@@ -163,13 +166,16 @@ class Service:
             params: dict[str, Any] = {"limit": limit}
             if cursor is not None:
                 params["cursor"] = cursor
-            page = self.get("/getEpoch", params=params).json()
+            response = self.get("/getEpoch", params=params)
+            assert response.status_code == 200, (pages, response.status_code, response.text)
+            page = response.json()
             walked.extend(page["items"])
             pages += 1
             cursor = page["next"]
             if cursor is None:
                 return walked, pages
-            time.sleep(pause)
+            if between_pages is not None:
+                between_pages()
 
     def stored_ids(self) -> list[str]:
         """Every item id in the table (a test-side Scan; the service never scans)."""
