@@ -17,16 +17,34 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from rehearsal.deploy import Rehearsal, StepError, VariantRun, remove_tree
-from rehearsal.emulator import PROJECT_ROOT, EmulatorError
-from rehearsal.readback import ReadbackError
-from rehearsal.shims import GAPS
-from rehearsal.terraform import (
-    TerraformError,
-    find_provider_mirror,
-    find_terraform,
-    write_cli_config,
-)
+# The rehearsal needs the dev packages (the emulator, moto) besides the runtime ones.
+SETUP_HINT = "run `pipenv sync --dev` in the project folder, then `pipenv run rehearse`"
+OWN_PACKAGES = ("rehearsal", "epoch_app", "epoch_settings", "handlers")
+
+
+def _not_installed(error: ModuleNotFoundError) -> str:
+    """One line for a package this interpreter lacks; a missing module of ours is a bug."""
+    if (error.name or "").partition(".")[0] in OWN_PACKAGES:
+        raise error
+    return (
+        f"error: the Python package {error.name!r} is not installed for {sys.executable}: "
+        f"{SETUP_HINT}"
+    )
+
+
+try:
+    from rehearsal.deploy import Rehearsal, StepError, VariantRun, remove_tree
+    from rehearsal.emulator import PROJECT_ROOT, EmulatorError
+    from rehearsal.readback import ReadbackError
+    from rehearsal.shims import GAPS
+    from rehearsal.terraform import (
+        TerraformError,
+        find_provider_mirror,
+        find_terraform,
+        write_cli_config,
+    )
+except ModuleNotFoundError as missing:  # run outside the project's environment
+    sys.exit(_not_installed(missing))
 
 SETTINGS_DIR = PROJECT_ROOT / "rehearsal" / "settings"
 VARIANTS: dict[str, Path] = {
@@ -51,6 +69,12 @@ def main(argv: list[str]) -> int:
         "--sequential", action="store_true", help="run the variants one after the other"
     )
     args = parser.parse_args(argv)
+    try:
+        # Only the emulator's own process imports moto: check here, for one clear line.
+        import moto  # noqa: F401
+    except ModuleNotFoundError as missing:
+        print(_not_installed(missing), file=sys.stderr)
+        return 1
     names = args.variant or list(VARIANTS)
     # CI stops a run with SIGTERM: clean up as for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupted)

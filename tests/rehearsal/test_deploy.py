@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from rehearsal.deploy import (
     teardown_override,
     unprotect_override,
 )
+from rehearsal.emulator import PROJECT_ROOT
 from rehearsal.terraform import Result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +150,35 @@ def test_unprotect_override_names_only_protected_resources() -> None:
     assert override == {
         "resource": {"aws_dynamodb_table": {"lock": {"deletion_protection_enabled": False}}}
     }
+
+
+@pytest.mark.parametrize(
+    ("prelude", "missing"),
+    [
+        # Only the runtime packages installed (`pipenv sync` without --dev): no emulator.
+        ("import sys; sys.modules['moto'] = None; ", "moto"),
+        # Outside the project's environment altogether.
+        ("import sys; sys.modules['boto3'] = None; ", "boto3"),
+    ],
+)
+def test_a_missing_python_package_is_one_line_that_says_how_to_install(
+    tmp_path: Path, prelude: str, missing: str
+) -> None:
+    script = f"{prelude}import runpy; runpy.run_module('rehearsal', run_name='__main__')"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "--variant", "default"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: the Python package {missing!r} is not installed for ")
+    assert line.endswith(
+        "run `pipenv sync --dev` in the project folder, then `pipenv run rehearse`"
+    )
+    assert list(tmp_path.iterdir()) == []
