@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = _Parser(prog="python -m local_api", description="Serve the EpochRegister API locally.")
-    parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
+    parser.add_argument("--port", type=_port, default=8080, help="API port (default 8080)")
     parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
     parser.add_argument(
         "--data-dir",
@@ -69,6 +69,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _port(raw: str) -> int:
+    if not raw.lstrip("-").isdigit() or not 1 <= int(raw) <= MAX_PORT:
+        raise argparse.ArgumentTypeError(
+            f"{raw} is not a TCP port: choose one from 1 to {MAX_PORT}"
+        )
+    return int(raw)
+
+
 def _shard_count(raw: str) -> int:
     try:
         return contract.parse_list_shards(raw)
@@ -89,10 +97,6 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if not 1 <= args.port <= MAX_PORT:
-        return _fail(
-            f"port {args.port} is not a TCP port: choose one from 1 to {MAX_PORT} with --port"
-        )
     try:
         api = LocalApi({}, host=args.host, port=args.port)
     except OSError as exc:

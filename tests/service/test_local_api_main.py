@@ -134,7 +134,11 @@ def test_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--port", "abc"], "error: argument --port: invalid int value: 'abc' (see --help)"),
+        (
+            ["--port", "abc"],
+            "error: argument --port: abc is not a TCP port: choose one from 1 to 65535 "
+            "(see --help)",
+        ),
         (["--bogus"], "error: unrecognized arguments: --bogus (see --help)"),
     ],
 )
@@ -171,9 +175,10 @@ def test_a_bad_shard_count_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("port", ["99999", "-1", "0"])
 def test_a_port_out_of_range_is_a_one_line_error(tmp_path: Path, port: str) -> None:
     code, stderr = run_to_exit("--port", port, "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path)
-    assert code == 1
+    # An argument error, as every other: exit 2.
+    assert code == 2
     assert stderr.strip() == (
-        f"error: port {port} is not a TCP port: choose one from 1 to 65535 with --port"
+        f"error: argument --port: {port} is not a TCP port: choose one from 1 to 65535 (see --help)"
     )
     assert not (tmp_path / "d").exists(), "dynalite was started anyway"
 
