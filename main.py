@@ -13,7 +13,8 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from epoch_app import fast_bindings  # standard library only
-from epoch_app.output_folder import OutputFolderError, checked_output_folder  # the same
+from epoch_app.missing_package import not_installed_line  # standard library only
+from epoch_app.output_folder import OutputFolderError, checked_output_folder  # stdlib only
 
 USAGE = """\
 usage: pipenv run synth [--settings FILE]
@@ -29,20 +30,11 @@ Exit code: 0 written, 1 a Python package is missing (run `pipenv sync`),
 2 bad settings, arguments or output folder (one `error:` line each, nothing written).
 """
 
-# This project's packages: a missing module among them is a bug, not a set-up step.
-OWN_PACKAGES = ("epoch_app", "epoch_blocks", "epoch_constructs", "epoch_settings", "handlers")
-
 
 def missing_dependency(error: ModuleNotFoundError) -> int:
     """One line for a Python package this interpreter lacks (e.g. run outside the venv)."""
-    if (error.name or "").partition(".")[0] in OWN_PACKAGES:
-        raise error
-    print(
-        f"error: the Python package {error.name!r} is not installed for {sys.executable}: "
-        "run `pipenv sync` in the project folder, then `pipenv run synth` "
-        "(or `npx cdktf synth`, which runs main.py through pipenv)",
-        file=sys.stderr,
-    )
+    then = "`pipenv run synth` (or `npx cdktf synth`, which runs main.py through pipenv)"
+    print(not_installed_line(error, sync="pipenv sync", then=then), file=sys.stderr)
     return 1
 
 

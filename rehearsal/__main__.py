@@ -17,19 +17,12 @@ import time
 from pathlib import Path
 from types import FrameType
 
-# The rehearsal needs the dev packages (the emulator, moto) besides the runtime ones.
-SETUP_HINT = "run `pipenv sync --dev` in the project folder, then `pipenv run rehearse`"
-OWN_PACKAGES = ("rehearsal", "epoch_app", "epoch_settings", "handlers")
+from epoch_app.missing_package import not_installed_line  # standard library only
 
 
 def _not_installed(error: ModuleNotFoundError) -> str:
-    """One line for a package this interpreter lacks; a missing module of ours is a bug."""
-    if (error.name or "").partition(".")[0] in OWN_PACKAGES:
-        raise error
-    return (
-        f"error: the Python package {error.name!r} is not installed for {sys.executable}: "
-        f"{SETUP_HINT}"
-    )
+    # The rehearsal needs the dev packages (the emulator, moto) besides the runtime ones.
+    return not_installed_line(error, sync="pipenv sync --dev", then="`pipenv run rehearse`")
 
 
 try:

@@ -13,6 +13,9 @@ import pytest
 
 from epoch_settings.loader import SETTINGS_ENV_VAR
 from tests.conftest import PROJECT_ROOT
+from tests.entry_points import missing_package_line, run_entry_point, unimportable
+
+MAIN_PY = str(PROJECT_ROOT / "main.py")
 
 
 def run_main(
@@ -82,46 +85,33 @@ def test_settings_from_environment_variable(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("prelude", "missing"),
+    ("flags", "prelude", "missing"),
     [
-        # An interpreter without the project's packages (e.g. the system Python).
-        ("", "pydantic"),
+        # An interpreter without the project's packages (-S: no site-packages at all).
+        (["-S"], "", "pydantic"),
         # The settings load, then the bindings are missing.
-        ("import sys; sys.modules['cdktf'] = None; ", "cdktf"),
+        ([], unimportable("cdktf"), "cdktf"),
     ],
 )
 def test_a_missing_python_package_is_one_line_that_says_how_to_install(
-    tmp_path: Path, prelude: str, missing: str
+    tmp_path: Path, flags: list[str], prelude: str, missing: str
 ) -> None:
-    flags = ["-S"] if not prelude else []  # -S: no site-packages at all
-    main_py = str(PROJECT_ROOT / "main.py")
-    script = f"{prelude}import runpy; runpy.run_path({main_py!r}, run_name='__main__')"
-    result = subprocess.run(
-        [sys.executable, *flags, "-c", script],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert result.stdout == ""
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: the Python package {missing!r} is not installed for ")
+    result = run_entry_point(MAIN_PY, cwd=tmp_path, flags=flags, prelude=prelude)
+    line = missing_package_line(result, missing)
     assert "run `pipenv sync`" in line
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_missing_module_of_the_project_itself_is_a_bug_not_a_set_up_step() -> None:
+@pytest.mark.parametrize(
+    "module", ["epoch_constructs.gone", "remote_state.gone", "rehearsal.gone", "handlers"]
+)
+def test_a_missing_module_of_the_project_itself_is_a_bug_not_a_set_up_step(module: str) -> None:
     sys.path.insert(0, str(PROJECT_ROOT))
     try:
-        main = runpy.run_path(str(PROJECT_ROOT / "main.py"))
+        main = runpy.run_path(MAIN_PY)
     finally:
         sys.path.remove(str(PROJECT_ROOT))
-    error = ModuleNotFoundError(
-        "No module named 'epoch_constructs.gone'", name="epoch_constructs.gone"
-    )
+    error = ModuleNotFoundError(f"No module named {module!r}", name=module)
     with pytest.raises(ModuleNotFoundError):
         main["missing_dependency"](error)
 
@@ -163,19 +153,11 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path, out
     """Found before the bindings load: with cdktf made unimportable, the answer is still
     the output folder's line, not the missing package's."""
     (tmp_path / "cdktf.out").write_text("a file where the output folder goes")
-    main_py = str(PROJECT_ROOT / "main.py")
-    script = (
-        "import sys; sys.modules['cdktf'] = None; "
-        f"import runpy; runpy.run_path({main_py!r}, run_name='__main__')"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
+    result = run_entry_point(
+        MAIN_PY,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CDKTF_OUTDIR": str(tmp_path / outdir)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        prelude=unimportable("cdktf"),
+        env={"CDKTF_OUTDIR": str(tmp_path / outdir)},
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -191,21 +173,9 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path: Path, out
 def test_ctrl_c_is_one_line_and_an_exit_by_sigint(tmp_path: Path) -> None:
     """Ctrl-C part-way (here while the bindings load): no traceback, nothing written, and
     the process still ends by SIGINT, so a calling shell or script sees an interrupt."""
-    main_py = str(PROJECT_ROOT / "main.py")
-    script = (
-        "import os, signal, threading; "
-        "threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start(); "
-        f"import runpy; runpy.run_path({main_py!r}, run_name='__main__')"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    ctrl_c = "import os, signal, threading; "
+    ctrl_c += "threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start(); "
+    result = run_entry_point(MAIN_PY, cwd=tmp_path, prelude=ctrl_c)
     assert result.returncode == -signal.SIGINT
     assert result.stdout == ""
     assert result.stderr == "interrupted\n"
