@@ -14,14 +14,21 @@ from pathlib import Path
 from tests.conftest import PROJECT_ROOT
 
 
-def test_the_test_command_without_dev_packages_says_what_to_run(tmp_path: Path) -> None:
-    # A `python` that cannot see the virtualenv's packages, as after `pipenv sync`
-    # without --dev; scripts/test.sh must stop before installing anything.
+def python_without_site_packages(tmp_path: Path) -> Path:
+    """A folder whose `python` is this interpreter without site-packages (-S): first on
+    PATH, it stands for an interpreter without the project's packages."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "python"
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
     shim.chmod(0o755)
+    return bin_dir
+
+
+def test_the_test_command_without_dev_packages_says_what_to_run(tmp_path: Path) -> None:
+    # A `python` that cannot see the virtualenv's packages, as after `pipenv sync`
+    # without --dev; scripts/test.sh must stop before installing anything.
+    bin_dir = python_without_site_packages(tmp_path)
     result = subprocess.run(
         ["bash", str(PROJECT_ROOT / "scripts" / "test.sh")],
         env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
@@ -58,11 +65,7 @@ FAKE_AWS = {"AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}
 def test_the_lint_command_without_dev_packages_says_what_to_run(tmp_path: Path) -> None:
     # As after `pipenv sync` without --dev: the lint tools are missing. It was
     # bash's "ruff: command not found", exit 127.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "python"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
-    shim.chmod(0o755)
+    bin_dir = python_without_site_packages(tmp_path)
     lint = tomllib.loads((PROJECT_ROOT / "Pipfile").read_text())["scripts"]["lint"]
     # The virtualenv's bin folder (where ruff and mypy are) left off PATH.
     venv_bin = str(Path(sys.executable).parent)

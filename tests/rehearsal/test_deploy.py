@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,8 +17,8 @@ from rehearsal.deploy import (
     teardown_override,
     unprotect_override,
 )
-from rehearsal.emulator import PROJECT_ROOT
 from rehearsal.terraform import Result
+from tests.entry_points import missing_package_line, run_entry_point, unimportable
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_CHANGES = "No changes. Your infrastructure matches the configuration."
@@ -153,31 +150,21 @@ def test_unprotect_override_names_only_protected_resources() -> None:
 
 
 @pytest.mark.parametrize(
-    ("prelude", "missing"),
+    "missing",
     [
         # Only the runtime packages installed (`pipenv sync` without --dev): no emulator.
-        ("import sys; sys.modules['moto'] = None; ", "moto"),
+        "moto",
         # Outside the project's environment altogether.
-        ("import sys; sys.modules['boto3'] = None; ", "boto3"),
+        "boto3",
     ],
 )
 def test_a_missing_python_package_is_one_line_that_says_how_to_install(
-    tmp_path: Path, prelude: str, missing: str
+    tmp_path: Path, missing: str
 ) -> None:
-    script = f"{prelude}import runpy; runpy.run_module('rehearsal', run_name='__main__')"
-    result = subprocess.run(
-        [sys.executable, "-c", script, "--variant", "default"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_entry_point(
+        "rehearsal", "--variant", "default", cwd=tmp_path, prelude=unimportable(missing), timeout=60
     )
-    assert result.returncode == 1
-    assert result.stdout == ""
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: the Python package {missing!r} is not installed for ")
+    line = missing_package_line(result, missing)
     assert line.endswith(
         "run `pipenv sync --dev` in the project folder, then `pipenv run rehearse`"
     )

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from local_api.dynalite import PROJECT_ROOT, Dynalite, free_port, holders_of, port_in_use
+from tests.entry_points import run_entry_point
 
 pytestmark = pytest.mark.slow
 
@@ -241,14 +242,7 @@ def test_a_held_data_folder_names_the_process_and_how_to_stop_it(tmp_path: Path)
 
 def test_outside_the_projects_environment_is_one_line_saying_what_to_run() -> None:
     """`python -m local_api` with an interpreter that lacks the packages (-S: no site-packages)."""
-    result = subprocess.run(
-        [sys.executable, "-S", "-m", "local_api"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_entry_point("local_api", cwd=PROJECT_ROOT, flags=["-S"], timeout=60)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
