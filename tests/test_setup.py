@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
 
 
@@ -25,13 +27,22 @@ def python_without_site_packages(tmp_path: Path) -> Path:
     return bin_dir
 
 
-def test_the_test_command_without_dev_packages_says_what_to_run(tmp_path: Path) -> None:
-    # A `python` that cannot see the virtualenv's packages, as after `pipenv sync`
-    # without --dev; scripts/test.sh must stop before installing anything.
+@pytest.mark.parametrize(("script", "tools"), [("test", "test tools"), ("lint", "lint tools")])
+def test_a_dev_command_without_dev_packages_says_what_to_run(
+    tmp_path: Path, script: str, tools: str
+) -> None:
+    # As after `pipenv sync` without --dev: a `python` that cannot see the
+    # virtualenv's packages, and the virtualenv's bin folder (ruff, mypy, pytest)
+    # left off PATH. The script must stop before installing or running anything
+    # (lint said bash's "ruff: command not found", exit 127).
     bin_dir = python_without_site_packages(tmp_path)
+    command = tomllib.loads((PROJECT_ROOT / "Pipfile").read_text())["scripts"][script]
+    venv_bin = str(Path(sys.executable).parent)
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin]
     result = subprocess.run(
-        ["bash", str(PROJECT_ROOT / "scripts" / "test.sh")],
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+        shlex.split(command),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PATH": os.pathsep.join([str(bin_dir), *path])},
         capture_output=True,
         text=True,
         timeout=60,
@@ -39,9 +50,7 @@ def test_the_test_command_without_dev_packages_says_what_to_run(tmp_path: Path) 
     )
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == (
-        "error: the test tools are not installed: run `pipenv sync --dev` first\n"
-    )
+    assert result.stderr == f"error: the {tools} are not installed: run `pipenv sync --dev` first\n"
 
 
 def test_every_node_package_with_install_scripts_has_a_recorded_decision() -> None:
@@ -60,30 +69,6 @@ def test_every_node_package_with_install_scripts_has_a_recorded_decision() -> No
 
 # AWS credentials from the environment, as a CI job's configure-aws-credentials step sets them.
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "AKIAFAKE", "AWS_SECRET_ACCESS_KEY": "fake"}
-
-
-def test_the_lint_command_without_dev_packages_says_what_to_run(tmp_path: Path) -> None:
-    # As after `pipenv sync` without --dev: the lint tools are missing. It was
-    # bash's "ruff: command not found", exit 127.
-    bin_dir = python_without_site_packages(tmp_path)
-    lint = tomllib.loads((PROJECT_ROOT / "Pipfile").read_text())["scripts"]["lint"]
-    # The virtualenv's bin folder (where ruff and mypy are) left off PATH.
-    venv_bin = str(Path(sys.executable).parent)
-    path = [p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin]
-    result = subprocess.run(
-        shlex.split(lint),
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PATH": os.pathsep.join([str(bin_dir), *path])},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert result.stdout == ""
-    assert result.stderr == (
-        "error: the lint tools are not installed: run `pipenv sync --dev` first\n"
-    )
 
 
 def run_cdktf_wrapper(
