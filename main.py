@@ -15,6 +15,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from epoch_app import fast_bindings  # standard library only
 from epoch_app.missing_package import not_installed_line  # standard library only
 from epoch_app.output_folder import OutputFolderError, checked_output_folder  # stdlib only
+from epoch_app.phase import PhaseError, phase_from_environment  # standard library only
 
 USAGE = """\
 usage: pipenv run synth [--settings FILE]
@@ -57,7 +58,8 @@ def main(argv: list[str]) -> int:
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
     try:
         checked_output_folder(outdir)
-    except OutputFolderError as err:
+        phase = phase_from_environment()
+    except (OutputFolderError, PhaseError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     # Imported after these checks: bad settings or a file in the output folder's way
@@ -70,7 +72,7 @@ def main(argv: list[str]) -> int:
         return missing_dependency(error)
 
     try:
-        synth_to(settings, outdir)
+        synth_to(settings, outdir, phase)
     except (ContractMismatchError, OutputFolderError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -10,21 +10,38 @@ from pathlib import Path
 from cdktf import App
 
 from epoch_app.output_folder import OutputFolderError, checked_output_folder
+from epoch_app.phase import Phase, local_state_path
 from epoch_constructs.stack import EpochRegisterStack
 from epoch_settings import Settings
 from remote_state import RemoteStateStack
 
+DEPLOY = Phase()
 
-def build_app(settings: Settings, outdir: Path) -> App:
-    """Both stacks; the root stack depends on the state backend (`cdktf deploy '*'`)."""
+
+def build_app(
+    settings: Settings, outdir: Path, *, phase: Phase = DEPLOY, local_state: str | None = None
+) -> App:
+    """Both stacks; the root stack depends on the state backend (`cdktf deploy '*'`).
+
+    `local_state` is the remote-state stack's local state path in the bootstrap and
+    teardown phases; teardown also lifts the root stack's deletion protection.
+    """
     app = App(outdir=str(outdir))
-    state = RemoteStateStack(app, settings=settings)
+    if not phase.protected:
+        table = settings.table.model_copy(update={"deletion_protection_enabled": False})
+        settings = settings.model_copy(update={"table": table})
+    state = RemoteStateStack(
+        app,
+        settings=settings,
+        local_state=local_state if phase.local_bootstrap_state else None,
+        protected=phase.protected,
+    )
     root = EpochRegisterStack(app, settings=settings)
     root.add_dependency(state)
     return app
 
 
-def synth_to(settings: Settings, outdir: Path) -> None:
+def synth_to(settings: Settings, outdir: Path, phase: Phase = DEPLOY) -> None:
     """Synthesize into a sibling temporary folder, then swap it into `outdir`.
 
     A failure part-way leaves the previous output untouched.
@@ -43,7 +60,8 @@ def synth_to(settings: Settings, outdir: Path) -> None:
         umask = os.umask(0o022)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)
-        build_app(settings, staging).synth()
+        local_state = local_state_path(settings.names.state_bucket, outdir)
+        build_app(settings, staging, phase=phase, local_state=local_state).synth()
         old = outdir.with_name(f".{outdir.name}-old")
         shutil.rmtree(old, ignore_errors=True)
         if outdir.exists():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
+from epoch_blocks.state_backend import s3_state_backend
 from epoch_constructs.encryption import MultiRegionKey
 from epoch_constructs.global_table import GlobalTable
 from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
@@ -27,21 +28,7 @@ class EpochRegisterStack(TerraformStack):
     def __init__(self, scope: Construct, *, settings: Settings) -> None:
         super().__init__(scope, STACK_NAME)
         names = settings.names
-        backend = S3Backend(
-            self,
-            bucket=names.state_bucket,
-            key=names.state_key,
-            region=settings.primary_region,
-            dynamodb_table=names.lock_table,
-            # `encrypt` alone sends SSE-S3 (AES256) headers, overriding the bucket's
-            # SSE-KMS default; naming the state key keeps state under the CMK. Aliases
-            # are accepted from Terraform 1.6.1 (hashicorp/terraform #33979, #33993);
-            # `use_lockfile` already needs 1.10.
-            encrypt=True,
-            kms_key_id=names.state_key_alias,
-        )
-        # S3-native locking; cdktf 0.21's S3Backend has no `use_lockfile` field.
-        backend.add_override("use_lockfile", True)
+        s3_state_backend(self, settings, key=names.state_key)
 
         # The configured regions, plus us-east-1 for the health-check alarms if absent.
         key_regions = list(settings.regions)

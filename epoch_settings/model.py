@@ -369,6 +369,15 @@ class Settings(_Section):
         if all(self.weight(r) == 0 for r in self.regions):
             yield "routing.weights", "every region has weight 0; at least one must serve"
 
+    @cross_check("remote_state.state_key")
+    def _state_keys_differ(self) -> Iterator[Problem]:
+        if self.remote_state.state_key == bootstrap_state_key(self.app_name):
+            yield (
+                "remote_state.state_key",
+                f"{self.remote_state.state_key} is where the remote-state stack keeps its "
+                "own state; choose another key for the root stack",
+            )
+
     @property
     def primary_region(self) -> str:
         return self.regions[0]
@@ -379,6 +388,11 @@ class Settings(_Section):
     @cached_property
     def names(self) -> Names:
         return Names(self)
+
+
+def bootstrap_state_key(app: str) -> str:
+    """Where the remote-state stack keeps its own state once bootstrapped, in its bucket."""
+    return f"remote-state/{app}.tfstate"
 
 
 class Names:
@@ -395,6 +409,7 @@ class Names:
         self.state_bucket = settings.remote_state.bucket
         self.lock_table = settings.remote_state.lock_table
         self.state_key = settings.remote_state.state_key
+        self.bootstrap_state_key = bootstrap_state_key(app)
         self.traffic_policy = f"{app}-api"
         self.alarm_topic = f"{app}-alarms"
         self.dashboard_prefix = app

@@ -26,6 +26,7 @@ from rehearsal.emulator import PROJECT_ROOT, Emulator
 from rehearsal.readback import check_deployment
 from rehearsal.terraform import (
     STACK_FILE,
+    Backend,
     ProviderMirror,
     Result,
     TerraformCli,
@@ -232,7 +233,9 @@ class VariantRun:
             with step(self.name, "synthesize"):
                 self.synthesize()
             with step(self.name, "bootstrap remote-state (local backend)"):
-                self.prepare(STATE_STACK)
+                # The bootstrap's first apply, before its bucket exists (as `pipenv run
+                # bootstrap` synthesizes it); the user-path variant migrates it after.
+                self.prepare(STATE_STACK, backend="local")
                 self.must(STATE_STACK, ["init", "-input=false", "-no-color"], INIT_TIMEOUT)
                 self.deployed.append(STATE_STACK)
                 self.must(
@@ -290,7 +293,7 @@ class VariantRun:
                 f"synth failed (exit {completed.returncode}): {completed.stderr.strip()}"
             )
 
-    def prepare(self, stack: str) -> None:
+    def prepare(self, stack: str, backend: Backend = "keep") -> None:
         source = self.workdir / "cdktf.out" / "stacks" / stack
         document = json.loads((source / STACK_FILE).read_text(encoding="utf-8"))
         override, lifted = teardown_override(document)
@@ -299,7 +302,7 @@ class VariantRun:
             source,
             self.workdir / "tf" / stack,
             mirror=self.r.mirror,
-            backend="keep",
+            backend=backend,
             provider_settings=EMULATOR_PROVIDER_SETTINGS,
             overrides=overrides,
         )

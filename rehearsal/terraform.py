@@ -53,6 +53,49 @@ FAKE_CREDENTIALS: Mapping[str, str] = {
 PIN_OVERRIDE = "epoch_provider_pin_override.tf.json"
 BACKEND_OVERRIDE = "epoch_backend_override.tf.json"
 PROVIDER_OVERRIDE = "epoch_provider_override.tf.json"
+NEWER_ONLY_OVERRIDE = "epoch_6x_only_override.tf.json"
+
+
+@dataclass(frozen=True)
+class NewerOnlyArgument:
+    """An argument of a nested block that the bindings' provider has and an older one lacks."""
+
+    resource_type: str
+    block: str
+    argument: str
+    # The first provider version that knows it, and why the stack sets it.
+    since: tuple[int, int, int]
+    reason: str
+
+    def strip(self, stack: Mapping[str, Any], judged: tuple[int, int, int]) -> dict[str, Any]:
+        """Override entries replacing each `block` that sets the argument by one without it.
+
+        Terraform's override files replace a resource's nested blocks of a type
+        wholesale, which is the only way an override can take an argument away.
+        """
+        if judged >= self.since:
+            return {}
+        found = {}
+        for name, body in stack.get("resource", {}).get(self.resource_type, {}).items():
+            blocks = body.get(self.block)
+            if isinstance(blocks, list) and any(self.argument in b for b in blocks):
+                found[name] = {
+                    self.block: [{k: v for k, v in b.items() if k != self.argument} for b in blocks]
+                }
+        return found
+
+
+# Every argument the stacks set that the machine's provider mirror (5.100.0) does not
+# know: the gates and the rehearsal take each out of their scratch copies and say so.
+NEWER_ONLY_ARGUMENTS: tuple[NewerOnlyArgument, ...] = (
+    NewerOnlyArgument(
+        resource_type="aws_s3_bucket_server_side_encryption_configuration",
+        block="rule",
+        argument="blocked_encryption_types",
+        since=(6, 22, 0),
+        reason="6.22-6.39 diff on every plan without it (terraform-provider-aws #47320)",
+    ),
+)
 
 
 class TerraformError(Exception):
@@ -258,10 +301,18 @@ class Workspace:
     # The provider version that judges the stack: the mirrored one, or the pin itself.
     provider_version: str
     override_files: tuple[str, ...] = field(default=())
+    # "<address>: <block>.<argument> (<reason>)" for each argument taken out for an
+    # older provider (NEWER_ONLY_ARGUMENTS).
+    stripped: tuple[str, ...] = field(default=())
 
     @property
     def judged_by(self) -> str:
-        return f"bindings {self.bindings_version} judged by provider {self.provider_version}"
+        text = f"bindings {self.bindings_version} judged by provider {self.provider_version}"
+        if self.stripped:
+            text += f"; {len(self.stripped)} 6.x-only argument(s) taken out: " + "; ".join(
+                self.stripped
+            )
+        return text
 
 
 Backend = Literal["local", "keep"]
@@ -322,6 +373,9 @@ def prepare_workspace(
         if judged != pinned:
             pin = {**required, "version": judged}
             files[PIN_OVERRIDE] = {"terraform": {"required_providers": {"aws": pin}}}
+    stripped, newer_only = newer_only_override(stack, judged)
+    if newer_only:
+        files[NEWER_ONLY_OVERRIDE] = newer_only
     if backend == "local":
         local = {"local": {"path": "terraform.tfstate"}}
         files[BACKEND_OVERRIDE] = {"terraform": {"backend": local}}
@@ -339,7 +393,23 @@ def prepare_workspace(
         bindings_version=pinned,
         provider_version=judged,
         override_files=tuple(sorted(files)),
+        stripped=tuple(stripped),
     )
+
+
+def newer_only_override(stack: Mapping[str, Any], judged: str) -> tuple[list[str], dict[str, Any]]:
+    """What NEWER_ONLY_ARGUMENTS takes out of `stack` for provider `judged`: lines and override."""
+    version = parse_version(judged) or (0, 0, 0)
+    lines: list[str] = []
+    resources: dict[str, dict[str, Any]] = {}
+    for argument in NEWER_ONLY_ARGUMENTS:
+        for name, entry in argument.strip(stack, version).items():
+            resources.setdefault(argument.resource_type, {})[name] = entry
+            lines.append(
+                f"{argument.resource_type}.{name}: {argument.block}.{argument.argument} "
+                f"({argument.reason})"
+            )
+    return lines, ({"resource": resources} if resources else {})
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""RemoteStateStack: the S3 state bucket and DynamoDB lock table, on a local backend."""
+"""RemoteStateStack: the S3 state bucket and DynamoDB lock table; its own state ends up in them."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from constructs import Construct
 
 from epoch_blocks.encryption_policy import account_admin_statement
 from epoch_blocks.policy import Condition, Statement, policy_document
+from epoch_blocks.state_backend import s3_state_backend
 from epoch_settings import Settings
 from remote_state.deploy_role import DeployRole
 
@@ -43,16 +44,35 @@ STACK_NAME = "remote-state"
 # Old state versions are kept this long after being superseded.
 NONCURRENT_VERSION_DAYS = 90
 KEEP = TerraformResourceLifecycle(prevent_destroy=True)
+# Provider 6.22-6.39 shows an in-place update on every plan of an encryption rule
+# without blocked_encryption_types (terraform-provider-aws #47320); SSE-C is the
+# one type a state bucket never needs.
+BLOCKED_ENCRYPTION_TYPES = ["SSE-C"]
 
 
 class RemoteStateStack(TerraformStack):
     """Owns the state bucket, the lock table and their KMS key (primary region)."""
 
-    def __init__(self, scope: Construct, *, settings: Settings) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        settings: Settings,
+        local_state: str | None = None,
+        protected: bool = True,
+    ) -> None:
+        """`local_state`: keep this stack's state in that file (relative to the stack's
+        folder) instead of its own bucket: only while `pipenv run bootstrap` creates
+        the bucket and `pipenv run teardown` removes it (docs/deploying.md).
+        `protected` False lifts prevent_destroy and deletion protection, for teardown.
+        """
         super().__init__(scope, STACK_NAME)
         names = settings.names
-        # Its own state stays local: this stack creates the backend the other uses.
-        LocalBackend(self, path=f"terraform.{STACK_NAME}.tfstate")
+        if local_state is None:
+            s3_state_backend(self, settings, key=names.bootstrap_state_key)
+        else:
+            LocalBackend(self, path=local_state)
+        keep = KEEP if protected else None
         AwsProvider(
             self,
             "aws",
@@ -71,11 +91,18 @@ class RemoteStateStack(TerraformStack):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=key_policy.json,
-            lifecycle=KEEP,
+            lifecycle=keep,
         )
         KmsAlias(self, "state_key_alias", name=names.state_key_alias, target_key_id=key.key_id)
 
-        bucket = S3Bucket(self, "state_bucket", bucket=names.state_bucket, lifecycle=KEEP)
+        bucket = S3Bucket(
+            self,
+            "state_bucket",
+            bucket=names.state_bucket,
+            lifecycle=keep,
+            # Teardown only: every object version goes with the bucket.
+            force_destroy=None if protected else True,
+        )
         S3BucketVersioningA(
             self,
             "state_bucket_versioning",
@@ -92,6 +119,7 @@ class RemoteStateStack(TerraformStack):
                         sse_algorithm="aws:kms", kms_master_key_id=key.arn
                     ),
                     bucket_key_enabled=True,
+                    blocked_encryption_types=BLOCKED_ENCRYPTION_TYPES,
                 )
             ],
         )
@@ -162,8 +190,8 @@ class RemoteStateStack(TerraformStack):
             server_side_encryption=DynamodbTableServerSideEncryption(
                 enabled=True, kms_key_arn=key.arn
             ),
-            deletion_protection_enabled=True,
-            lifecycle=KEEP,
+            deletion_protection_enabled=protected,
+            lifecycle=keep,
         )
 
         TerraformOutput(

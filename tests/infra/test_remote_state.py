@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
 from cdktf import Testing
 from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable
+from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -15,6 +21,14 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 )
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 
+from epoch_app.phase import (
+    Phase,
+    PhaseError,
+    bootstrap_state_file,
+    local_state_path,
+    phase_from_environment,
+)
+from epoch_constructs.stack import STACK_NAME as ROOT_STACK
 from remote_state.stack import STACK_NAME
 from tests.infra.conftest import Synthesized
 
@@ -121,5 +135,90 @@ def test_outputs_are_described(default_app: Synthesized) -> None:
     assert all(output.get("description") for output in outputs.values())
 
 
-def test_own_state_is_local(default_app: Synthesized) -> None:
-    assert "local" in default_app.stack(STACK_NAME)["terraform"]["backend"]
+def test_own_state_is_in_its_own_bucket_under_its_own_key(default_app: Synthesized) -> None:
+    settings = default_app.settings
+    (backend,) = default_app.stack(STACK_NAME)["terraform"]["backend"].items()
+    assert backend == (
+        "s3",
+        {
+            "bucket": settings.remote_state.bucket,
+            "key": f"remote-state/{settings.app_name}.tfstate",
+            "region": settings.primary_region,
+            "encrypt": True,
+            "kms_key_id": f"alias/{settings.app_name}-tfstate",
+            "dynamodb_table": settings.remote_state.lock_table,
+            "use_lockfile": True,
+        },
+    )
+    assert backend[1]["key"] != settings.remote_state.state_key
+
+
+def test_state_bucket_blocks_sse_c(default_app: Synthesized) -> None:
+    (encryption,) = default_app.resources(
+        STACK_NAME, S3BucketServerSideEncryptionConfigurationA.TF_RESOURCE_TYPE
+    ).values()
+    assert encryption["rule"][0]["blocked_encryption_types"] == ["SSE-C"]
+
+
+@pytest.fixture(scope="module")
+def teardown_app(default_app: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from epoch_app.app import synth_to
+
+    outdir = tmp_path_factory.mktemp("teardown") / "cdktf.out"
+    synth_to(default_app.settings, outdir, Phase("teardown"))
+    return outdir
+
+
+def _stack(outdir: Path, stack: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads((outdir / "stacks" / stack / "cdk.tf.json").read_text())
+    return parsed
+
+
+def test_teardown_phase_keeps_state_outside_the_output_folder(
+    default_app: Synthesized, teardown_app: Path
+) -> None:
+    backend = _stack(teardown_app, STACK_NAME)["terraform"]["backend"]
+    path = (teardown_app / "stacks" / STACK_NAME / backend["local"]["path"]).resolve()
+    assert path == bootstrap_state_file(default_app.settings.remote_state.bucket)
+    assert teardown_app.resolve() not in path.parents
+    assert path.parent.name == "bootstrap-state"
+
+
+def test_teardown_phase_lifts_every_protection(teardown_app: Path) -> None:
+    state = _stack(teardown_app, STACK_NAME)["resource"]
+    assert not any(
+        body.get("lifecycle", {}).get("prevent_destroy")
+        for blocks in state.values()
+        for body in blocks.values()
+    )
+    assert state[S3Bucket.TF_RESOURCE_TYPE]["state_bucket"]["force_destroy"] is True
+    assert (
+        state[DynamodbTable.TF_RESOURCE_TYPE]["lock_table"]["deletion_protection_enabled"] is False
+    )
+    root = _stack(teardown_app, ROOT_STACK)["resource"]
+    protections = [
+        body["deletion_protection_enabled"]
+        for rtype in (DynamodbTable.TF_RESOURCE_TYPE, DynamodbTableReplicaA.TF_RESOURCE_TYPE)
+        for body in root[rtype].values()
+    ]
+    assert protections and not any(protections)
+
+
+def test_deploy_phase_keeps_every_protection(default_app: Synthesized) -> None:
+    state = default_app.stack(STACK_NAME)["resource"]
+    assert "force_destroy" not in state[S3Bucket.TF_RESOURCE_TYPE]["state_bucket"]
+    assert (
+        state[DynamodbTable.TF_RESOURCE_TYPE]["lock_table"]["deletion_protection_enabled"] is True
+    )
+
+
+def test_bootstrap_phase_puts_state_in_a_local_file_only(tmp_path: Path) -> None:
+    assert (
+        local_state_path("b", tmp_path / "out", root=tmp_path)
+        == "../../../bootstrap-state/b.tfstate"
+    )
+    assert phase_from_environment({}).local_bootstrap_state is False
+    bootstrap = phase_from_environment({"EPOCH_PHASE": "bootstrap"})
+    assert bootstrap.local_bootstrap_state and bootstrap.protected
+    with pytest.raises(PhaseError, match="EPOCH_PHASE='deplyo' is not one of"):
+        phase_from_environment({"EPOCH_PHASE": "deplyo"})

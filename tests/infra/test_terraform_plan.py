@@ -40,6 +40,7 @@ from rehearsal.plan_gate import (
     unavailable_message,
 )
 from rehearsal.terraform import (
+    parse_version,
     MIRROR_ENV,
     PROVIDER,
     STACK_FILE,
@@ -116,6 +117,11 @@ def test_every_stack_validates_and_plans_cleanly(
         # A plan that planned nothing would prove nothing.
         assert verdict.planned["add"] > 0, verdict.label
         assert verdict.judged_by.startswith("bindings "), verdict.label
+        # A 6.x-only argument is taken out for an older provider, and the verdict says so.
+        taken_out = "rule.blocked_encryption_types (6.22-6.39 diff on every plan"
+        older = (parse_version(verdict.provider_version) or (0, 0, 0)) < (6, 22, 0)
+        expected = older and verdict.label.endswith("/remote-state")
+        assert (taken_out in verdict.judged_by) == expected, verdict.judged_by
 
 
 def broken_remote_state(default_app: Synthesized, folder: Path) -> Path:

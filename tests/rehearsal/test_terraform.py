@@ -169,6 +169,63 @@ def test_workspace_keeps_backend_and_pin_without_mirror(tmp_path: Path) -> None:
     assert workspace.judged_by == "bindings 6.25.0 judged by provider 6.25.0"
 
 
+ENCRYPTED = {
+    **STACK,
+    "resource": {
+        "aws_s3_bucket_server_side_encryption_configuration": {
+            "state": {
+                "bucket": "b",
+                "rule": [
+                    {
+                        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
+                        "blocked_encryption_types": ["SSE-C"],
+                        "bucket_key_enabled": True,
+                    }
+                ],
+            },
+            "other": {"bucket": "c", "rule": [{"bucket_key_enabled": True}]},
+        }
+    },
+}
+
+
+def test_a_6x_only_argument_is_taken_out_for_an_older_provider_and_named(tmp_path: Path) -> None:
+    source = write_stack(tmp_path / "root", ENCRYPTED)
+    mirror = tf.ProviderMirror(root=tmp_path, versions=("5.100.0",))
+    workspace = tf.prepare_workspace(source, tmp_path / "scratch", mirror=mirror, backend="keep")
+    override = json.loads((workspace.path / tf.NEWER_ONLY_OVERRIDE).read_text(encoding="utf-8"))
+    # The whole `rule` block is replaced (overrides replace nested blocks), the rest kept.
+    assert override == {
+        "resource": {
+            "aws_s3_bucket_server_side_encryption_configuration": {
+                "state": {
+                    "rule": [
+                        {
+                            "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
+                            "bucket_key_enabled": True,
+                        }
+                    ]
+                }
+            }
+        }
+    }
+    assert workspace.stripped == (
+        "aws_s3_bucket_server_side_encryption_configuration.state: "
+        "rule.blocked_encryption_types (6.22-6.39 diff on every plan without it "
+        "(terraform-provider-aws #47320))",
+    )
+    assert "1 6.x-only argument(s) taken out: aws_s3_bucket_server" in workspace.judged_by
+
+
+@pytest.mark.parametrize("version", ["6.22.0", "6.25.0"])
+def test_a_provider_that_knows_the_argument_keeps_it(tmp_path: Path, version: str) -> None:
+    source = write_stack(tmp_path / "root", ENCRYPTED)
+    mirror = tf.ProviderMirror(root=tmp_path, versions=(version,))
+    workspace = tf.prepare_workspace(source, tmp_path / "scratch", mirror=mirror, backend="keep")
+    assert workspace.stripped == ()
+    assert not (workspace.path / tf.NEWER_ONLY_OVERRIDE).exists()
+
+
 def test_workspace_refuses_a_non_override_file_name(tmp_path: Path) -> None:
     source = write_stack(tmp_path / "root")
     with pytest.raises(tf.TerraformError, match=r"must end in _override\.tf\.json"):
