@@ -1,4 +1,4 @@
-"""What a synthesis is for, and where the bootstrap stack's local state lives (standard library only).
+"""What a synthesis is for, and where the bootstrap stack's local state lives (stdlib only).
 
 Normally (`deploy`) both stacks keep their state in the bootstrap's S3 bucket. Only
 `pipenv run bootstrap` (before that bucket exists) and `pipenv run teardown` (before

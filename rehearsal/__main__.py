@@ -36,6 +36,7 @@ try:
         find_terraform,
         write_cli_config,
     )
+    from rehearsal.user_path import UserPathRun
 except ModuleNotFoundError as missing:  # run outside the project's environment
     sys.exit(_not_installed(missing))
 
@@ -44,6 +45,8 @@ VARIANTS: dict[str, Path] = {
     "default": SETTINGS_DIR / "default.toml",
     "three-regions-weighted-on-demand": SETTINGS_DIR / "three_regions_weighted_on_demand.toml",
 }
+# docs/deploying.md's commands in a copy of the project (rehearsal/user_path.py).
+USER_PATH = "user-path"
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
@@ -53,7 +56,10 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="pipenv run rehearse", description=__doc__)
     parser.add_argument(
-        "--variant", action="append", choices=sorted(VARIANTS), help="run only this variant"
+        "--variant",
+        action="append",
+        choices=sorted([*VARIANTS, USER_PATH]),
+        help="run only this variant",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the work folder (logs, state) for debugging"
@@ -68,7 +74,7 @@ def main(argv: list[str]) -> int:
     except ModuleNotFoundError as missing:
         print(_not_installed(missing), file=sys.stderr)
         return 1
-    names = args.variant or list(VARIANTS)
+    names = args.variant or [*VARIANTS, USER_PATH]
     # CI stops a run with SIGTERM: clean up as for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupted)
     started = time.monotonic()
@@ -100,7 +106,10 @@ def main(argv: list[str]) -> int:
             folder = workdir / name
             folder.mkdir()
             try:
-                VariantRun(rehearsal, name, VARIANTS[name], folder).run()
+                if name == USER_PATH:
+                    UserPathRun(rehearsal, folder).run()
+                else:
+                    VariantRun(rehearsal, name, VARIANTS[name], folder).run()
             except (StepError, TerraformError, EmulatorError, ReadbackError) as error:
                 failures.append(f"{name}: {error}")
                 print(f"[{name}] FAILED: {error}", flush=True)

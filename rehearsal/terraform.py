@@ -13,7 +13,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -21,12 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-# The S3 backend's `use_lockfile` (S3-native state locking) needs Terraform 1.10.
-MIN_TERRAFORM = (1, 10, 0)
-INSTALL_HINT = (
-    "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install) "
-    "and put `terraform` on PATH"
+from epoch_ops.terraform_cli import (
+    MIN_TERRAFORM,
+    TerraformCli,
+    TerraformError,
+    find_terraform,
+    parse_version,
 )
+
+__all__ = ["MIN_TERRAFORM", "TerraformCli", "TerraformError", "find_terraform", "parse_version"]
+
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 # A folder holding `registry.terraform.io/hashicorp/aws/<version>/<platform>/`.
 MIRROR_ENV = "EPOCH_TF_PLUGIN_MIRROR"
@@ -96,60 +99,6 @@ NEWER_ONLY_ARGUMENTS: tuple[NewerOnlyArgument, ...] = (
         reason="6.22-6.39 diff on every plan without it (terraform-provider-aws #47320)",
     ),
 )
-
-
-class TerraformError(Exception):
-    """Terraform cannot be used as asked; the message is one line saying what to do."""
-
-
-@dataclass(frozen=True)
-class TerraformCli:
-    """The Terraform executable found, with its version and platform (e.g. linux_amd64)."""
-
-    path: Path
-    version: tuple[int, int, int]
-    platform: str
-
-    @property
-    def version_text(self) -> str:
-        return ".".join(str(part) for part in self.version)
-
-
-def find_terraform(env: Mapping[str, str] | None = None) -> TerraformCli:
-    """The `terraform` on PATH, checked to be at least MIN_TERRAFORM."""
-    env = os.environ if env is None else env
-    found = shutil.which("terraform", path=env.get("PATH"))
-    if found is None:
-        raise TerraformError(f"Terraform CLI not found on PATH: {INSTALL_HINT}")
-    try:
-        completed = subprocess.run(
-            [found, "version", "-json"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**env, "CHECKPOINT_DISABLE": "1"},
-            check=False,
-        )
-        info = json.loads(completed.stdout)
-        text = str(info["terraform_version"])
-        # Only the mirror lookup needs it; a mirror for another platform is not used.
-        platform = str(info.get("platform", "unknown"))
-    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError) as error:
-        raise TerraformError(
-            f"{found} did not report its version ({type(error).__name__}): {INSTALL_HINT}"
-        ) from error
-    version = parse_version(text)
-    if version is None or version < MIN_TERRAFORM:
-        raise TerraformError(f"Terraform {text} at {found} is too old: {INSTALL_HINT}")
-    return TerraformCli(path=Path(found), version=version, platform=platform)
-
-
-def parse_version(text: str) -> tuple[int, int, int] | None:
-    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
-    if match is None:
-        return None
-    major, minor, patch = (int(part) for part in match.groups())
-    return major, minor, patch
 
 
 @dataclass(frozen=True)
@@ -361,10 +310,30 @@ def prepare_workspace(
         dest,
         ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
     )
-    stack = json.loads((dest / STACK_FILE).read_text(encoding="utf-8"))
-    required = stack.get("terraform", {}).get("required_providers", {}).get("aws")
+    return write_overrides(
+        dest,
+        stack=stack_dir.name,
+        mirror=mirror,
+        backend=backend,
+        provider_settings=provider_settings,
+        overrides=overrides,
+    )
+
+
+def write_overrides(
+    folder: Path,
+    *,
+    stack: str,
+    mirror: ProviderMirror | None,
+    backend: Backend,
+    provider_settings: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Workspace:
+    """Write the override files of `prepare_workspace` into a stack folder as it is."""
+    document = json.loads((folder / STACK_FILE).read_text(encoding="utf-8"))
+    required = document.get("terraform", {}).get("required_providers", {}).get("aws")
     if not isinstance(required, Mapping) or "version" not in required:
-        raise TerraformError(f"{stack_dir / STACK_FILE} pins no AWS provider version")
+        raise TerraformError(f"{folder / STACK_FILE} pins no AWS provider version")
     pinned = str(required["version"])
     files: dict[str, Mapping[str, Any]] = {}
     judged = pinned
@@ -373,23 +342,23 @@ def prepare_workspace(
         if judged != pinned:
             pin = {**required, "version": judged}
             files[PIN_OVERRIDE] = {"terraform": {"required_providers": {"aws": pin}}}
-    stripped, newer_only = newer_only_override(stack, judged)
+    stripped, newer_only = newer_only_override(document, judged)
     if newer_only:
         files[NEWER_ONLY_OVERRIDE] = newer_only
     if backend == "local":
         local = {"local": {"path": "terraform.tfstate"}}
         files[BACKEND_OVERRIDE] = {"terraform": {"backend": local}}
     if provider_settings:
-        files[PROVIDER_OVERRIDE] = provider_override(stack, provider_settings)
-    for name, document in (overrides or {}).items():
+        files[PROVIDER_OVERRIDE] = provider_override(document, provider_settings)
+    for name, override in (overrides or {}).items():
         if not name.endswith("_override.tf.json") or "/" in name:
             raise TerraformError(f"override file name {name!r} must end in _override.tf.json")
-        files[name] = document
-    for name, document in files.items():
-        (dest / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        files[name] = override
+    for name, override in files.items():
+        (folder / name).write_text(json.dumps(override, indent=2) + "\n", encoding="utf-8")
     return Workspace(
-        stack=stack_dir.name,
-        path=dest,
+        stack=stack,
+        path=folder,
         bindings_version=pinned,
         provider_version=judged,
         override_files=tuple(sorted(files)),
@@ -559,55 +528,3 @@ def address_at_line(stack_text: str | None, line: int) -> str | None:
 def scratch_folder(prefix: str) -> Path:
     """A new temporary folder for workspaces and the CLI config (the caller removes it)."""
     return Path(tempfile.mkdtemp(prefix=prefix))
-
-
-def aws_credentials_problem() -> str | None:
-    """Why `cdktf diff|deploy` would find no AWS credentials, or None if botocore finds some.
-
-    botocore looks where Terraform's AWS SDK looks (environment, profiles, SSO,
-    web identity, container and instance metadata), so a miss here is a miss there,
-    where it costs ~15 s of metadata retries and a block of backend errors.
-    """
-    import botocore.session
-    from botocore.exceptions import BotoCoreError, ProfileNotFound
-
-    try:
-        credentials = botocore.session.Session().get_credentials()
-    except ProfileNotFound as error:
-        return (
-            f"AWS_PROFILE={os.environ.get('AWS_PROFILE', '')}: {error}; "
-            "check the name in ~/.aws/config (`aws configure list-profiles`)"
-        )
-    except BotoCoreError as error:
-        return f"cannot load AWS credentials: {error}"
-    if credentials is None:
-        return (
-            "no AWS credentials found: diff and deploy need them; set AWS_PROFILE "
-            "(a profile from `aws configure`) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-            "(see docs/deploying.md)"
-        )
-    return None
-
-
-def main(argv: Sequence[str] = ()) -> int:
-    """`python -m rehearsal.terraform [cdktf args]`: one line and exit 1 if Terraform is
-    missing or too old, or (unless the cdktf args ask for help) no AWS credentials are found.
-
-    `pipenv run diff|deploy` run it before `npx cdktf`, whose own failure without
-    Terraform is "execvp(3) failed" with the cause in an INFO line.
-    """
-    try:
-        find_terraform()
-    except TerraformError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    if not {"-h", "--help"} & set(argv):
-        problem = aws_credentials_problem()
-        if problem is not None:
-            print(f"error: {problem}", file=sys.stderr)
-            return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -18,8 +18,10 @@ LAYERS = {
     "epoch_constructs": 3,
     "remote_state": 3,
     "epoch_app": 4,
+    # The deploy commands around the cdktf CLI (pre-flight, bootstrap, teardown).
+    "epoch_ops": 5,
     # Runs synthesized stacks through Terraform; synthesizes through main.py.
-    "rehearsal": 5,
+    "rehearsal": 6,
 }
 OUTSIDE = {"tests", "benchmarks", "node_modules", "cdktf.out", "imports", ".gen"}
 

@@ -92,11 +92,30 @@ def outputs_from_terraform(directory: Path, timeout: float = 120.0) -> dict[str,
                 " (deploy the stack first: pipenv run deploy epoch-register; see docs/deploying.md)"
             )
         raise InputError(f"terraform output failed in {directory}: {detail}")
-    try:
-        outputs = json.loads(result.stdout or "{}")
-    except ValueError:
-        raise InputError(f"terraform output in {directory} did not print JSON") from None
+    outputs = json_after_warnings(result.stdout)
+    if outputs is None:
+        raise InputError(f"terraform output in {directory} did not print JSON")
     return _flatten(outputs, str(directory))
+
+
+def json_after_warnings(text: str) -> dict[str, Any] | None:
+    """The JSON object `terraform output -json` prints, after any lines printed before it.
+
+    Newer Terraform versions print warnings (e.g. a backend deprecation) on stdout
+    ahead of the JSON; the object starts at the first line that starts with `{`.
+    """
+    if not text.strip():
+        return {}
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.startswith("{"):
+            try:
+                found, _ = json.JSONDecoder().raw_decode(text, offset)
+            except ValueError:
+                return None
+            return found if isinstance(found, dict) else None
+        offset += len(line)
+    return None
 
 
 def outputs_from_file(path: Path) -> dict[str, Any]:

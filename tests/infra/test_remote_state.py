@@ -201,7 +201,8 @@ def test_teardown_phase_lifts_every_protection(teardown_app: Path) -> None:
         for rtype in (DynamodbTable.TF_RESOURCE_TYPE, DynamodbTableReplicaA.TF_RESOURCE_TYPE)
         for body in root[rtype].values()
     ]
-    assert protections and not any(protections)
+    assert protections
+    assert not any(protections)
 
 
 def test_deploy_phase_keeps_every_protection(default_app: Synthesized) -> None:
@@ -219,6 +220,7 @@ def test_bootstrap_phase_puts_state_in_a_local_file_only(tmp_path: Path) -> None
     )
     assert phase_from_environment({}).local_bootstrap_state is False
     bootstrap = phase_from_environment({"EPOCH_PHASE": "bootstrap"})
-    assert bootstrap.local_bootstrap_state and bootstrap.protected
+    assert bootstrap.local_bootstrap_state
+    assert bootstrap.protected
     with pytest.raises(PhaseError, match="EPOCH_PHASE='deplyo' is not one of"):
         phase_from_environment({"EPOCH_PHASE": "deplyo"})

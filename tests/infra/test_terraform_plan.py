@@ -40,7 +40,6 @@ from rehearsal.plan_gate import (
     unavailable_message,
 )
 from rehearsal.terraform import (
-    parse_version,
     MIRROR_ENV,
     PROVIDER,
     STACK_FILE,
@@ -48,6 +47,7 @@ from rehearsal.terraform import (
     Result,
     TerraformError,
     find_terraform,
+    parse_version,
 )
 from tests.background import Gate
 from tests.infra.conftest import VARIANTS, Synthesized

@@ -381,6 +381,26 @@ def test_a_repeated_identical_json_create_is_answered_once_and_reads_are_not(
     assert shims.shimmed_calls["AWSWAF_20190729.CreateWebACL replayed"] == 1
 
 
+def test_a_repeated_identical_lock_put_is_answered_once_and_a_new_lock_is_not(
+    served: tuple[str, Downstream, EmulatorShims],
+) -> None:
+    url, downstream, shims = served
+    dynamodb = client(url, "dynamodb")
+
+    def lock(lock_id: str) -> None:
+        dynamodb.put_item(
+            TableName="epoch-register-tflock",
+            Item={"LockID": {"S": "bucket/key"}, "Info": {"S": lock_id}},
+            ConditionExpression="attribute_not_exists(LockID)",
+        )
+
+    for lock_id in ("a", "a", "b"):
+        lock(lock_id)
+    reached = [c[2] for c in downstream.calls]
+    assert reached == ["DynamoDB_20120810.PutItem", "DynamoDB_20120810.PutItem"]
+    assert shims.shimmed_calls["DynamoDB_20120810.PutItem replayed"] == 1
+
+
 def test_xray_sampling_rules_are_kept_per_region_with_their_tags(
     served: tuple[str, Downstream, EmulatorShims],
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from epoch_ops.terraform_cli import INSTALL_HINT
 from rehearsal import terraform as tf
 
 PLATFORM = "linux_amd64"
@@ -59,7 +60,7 @@ def fake_terraform(folder: Path, version: str) -> None:
 def test_missing_terraform_is_one_line_saying_how_to_install(tmp_path: Path) -> None:
     with pytest.raises(tf.TerraformError) as raised:
         tf.find_terraform({"PATH": str(tmp_path)})
-    assert str(raised.value) == f"Terraform CLI not found on PATH: {tf.INSTALL_HINT}"
+    assert str(raised.value) == f"Terraform CLI not found on PATH: {INSTALL_HINT}"
 
 
 def test_terraform_older_than_1_10_is_refused(tmp_path: Path) -> None:
