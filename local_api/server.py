@@ -126,9 +126,9 @@ def build_event(
 
 
 # The contract's code for a status local mode's HTTP layer answers itself. Any other
-# (http.server's 414 URI too long, 431 header fields too large, 505 HTTP version)
-# refuses what the client sent: `bad_request`, as the deployed API's DEFAULT_4XX
-# response names API Gateway's own refusals.
+# (400 malformed request, 408 too slow, 414 URI too long, 431 header fields too
+# large, 505 HTTP version) refuses what the client sent: `bad_request`, as the
+# deployed API's DEFAULT_4XX response names API Gateway's own refusals.
 _CODES: dict[HTTPStatus, str] = {
     HTTPStatus.LENGTH_REQUIRED: contract.ERROR_LENGTH_REQUIRED,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: contract.ERROR_TOO_LARGE,
