@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Annotated, Literal, Self, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from epoch_settings import aws_regions
 from handlers import contract
 
 # Commercial-partition region names, e.g. us-east-1, ap-southeast-2, eu-central-1.
@@ -32,6 +34,10 @@ DOMAIN_PATTERN = r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,
 EMAIL_PATTERN = (
     r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+# Lambda's concurrent-executions quota of a new account in each region, and the part of
+# it that must stay unreserved (provisioned and reserved concurrency take from the rest).
+LAMBDA_DEFAULT_CONCURRENCY_QUOTA = 1000
+LAMBDA_UNRESERVED_MIN = 100
 # ACM's limit on a certificate's (first) domain name, which becomes its common name.
 ACM_MAX_DOMAIN_LENGTH = 64
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -61,7 +67,18 @@ LOG_RETENTION_DAYS = (
 )
 
 
-Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
+def _commercial_region(name: str) -> str:
+    problem = aws_regions.unknown_region_problem(name)
+    if problem is not None:
+        raise PydanticCustomError("aws_region", "{problem}", {"problem": problem})
+    return name
+
+
+# A name of the region pattern (which gives malformed names their own message) that
+# botocore's endpoint data lists in the commercial partition.
+Region = Annotated[
+    str, StringConstraints(pattern=REGION_PATTERN), AfterValidator(_commercial_region)
+]
 AppName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")]
 # S3 bucket names: 3-63 lowercase letters, digits, hyphens (no dots: TLS wildcard certs).
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
@@ -221,9 +238,32 @@ class LambdaSettings(_Section):
     timeout_seconds: Annotated[int, Field(le=28)] = 10
     # Provisioned concurrency per function alias per region; 0 turns it off.
     provisioned_concurrency: Annotated[int, Field(ge=0, le=1000)] = 2
+    # The account's Lambda concurrent-executions quota in each region (Service Quotas
+    # L-B99A9384): 1,000 by default, though new accounts often get 10. Only the checks
+    # below read it.
+    account_concurrency_quota: Annotated[int, Field(ge=10, le=1000000)] = (
+        LAMBDA_DEFAULT_CONCURRENCY_QUOTA
+    )
     # Lambda's own START/END/REPORT lines for the health function (every probe):
     # WARN drops them (duration stays in the Lambda metrics); the handler's lines stay.
     health_system_log_level: Literal["DEBUG", "INFO", "WARN"] = "WARN"
+
+    @cross_check("provisioned_concurrency", "account_concurrency_quota")
+    def _provisioned_concurrency_fits_the_quota(self) -> Iterator[Problem]:
+        functions = len(contract.FUNCTION_HANDLERS)
+        wanted = self.provisioned_concurrency * functions
+        available = self.account_concurrency_quota - LAMBDA_UNRESERVED_MIN
+        if wanted > max(available, 0):
+            yield (
+                "provisioned_concurrency",
+                f"{self.provisioned_concurrency} x {functions} functions = {wanted} "
+                f"provisioned executions per region, but a concurrency quota of "
+                f"{self.account_concurrency_quota} less the {LAMBDA_UNRESERVED_MIN} Lambda "
+                f"keeps unreserved leaves {max(available, 0)}: at most "
+                f"{max(available, 0) // functions} per function. Lower it, or set "
+                "lambda.account_concurrency_quota once AWS has raised the quota "
+                "(Service Quotas L-B99A9384) in every region",
+            )
 
     @cross_check("timeout_seconds")
     def _outlasts_sdk_retries(self) -> Iterator[Problem]:
@@ -331,6 +371,21 @@ class Settings(_Section):
         duplicates = sorted({r for r in self.regions if self.regions.count(r) > 1})
         if duplicates:
             yield "regions", f"duplicate region {', '.join(duplicates)}"
+
+    @cross_check("regions", "table.billing_mode")
+    def _regions_offer_the_services(self) -> Iterator[Problem]:
+        needed = dict(aws_regions.SERVICES_IN_EVERY_REGION)
+        if self.table.billing_mode == "PROVISIONED":
+            needed |= aws_regions.AUTOSCALING_SERVICE
+        for region in self.regions:
+            missing = aws_regions.missing_services(region, needed)
+            if missing:
+                yield (
+                    "regions",
+                    f"{region} has no {', '.join(missing)} endpoint in {aws_regions.SOURCE}, "
+                    "and the stack needs it in every region; choose another region "
+                    "(if AWS has launched it there since, update boto3)",
+                )
 
     @cross_check("log_retention_days")
     def _log_retention_is_a_cloudwatch_period(self) -> Iterator[Problem]:

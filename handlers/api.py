@@ -186,6 +186,32 @@ def _multi(single: Any, multi: Any, *, lower: bool) -> dict[str, list[str]]:
     return merged
 
 
+def _headers(single: Any, multi: Any) -> dict[str, list[str]]:
+    """Every value of each header, by lower-cased name: names differing only in letter
+    case are one header, whether the event lists them under one key or under several.
+    `headers` holds the last value of each `multiValueHeaders` entry, so it counts only
+    for a name `multiValueHeaders` lacks."""
+    merged: dict[str, list[str]] = {}
+    if isinstance(multi, dict):
+        for name, values in multi.items():
+            if isinstance(values, list):
+                merged.setdefault(str(name).lower(), []).extend(str(v) for v in values)
+    from_single: dict[str, list[str]] = {}
+    if isinstance(single, dict):
+        for name, value in single.items():
+            key = str(name).lower()
+            if key not in merged and value is not None:
+                from_single.setdefault(key, []).append(str(value))
+    return {**merged, **from_single}
+
+
+def check_single_valued(headers: Mapping[str, list[str]]) -> None:
+    """400 when a header that carries one value (contract.SINGLE_VALUED_HEADERS) repeats."""
+    for name in contract.SINGLE_VALUED_HEADERS:
+        if len(headers.get(name.lower(), ())) > 1:
+            raise bad_request(BAD_REQUEST, f"header {name} must be given at most once")
+
+
 def _body(event: LambdaEvent) -> bytes:
     raw = event.get("body")
     if raw is None:
@@ -261,6 +287,8 @@ def dispatch(
                     TOO_LARGE,
                     f"request body is larger than {contract.MAX_BODY_BYTES} bytes",
                 )
+            headers = _headers(event.get("headers"), event.get("multiValueHeaders"))
+            check_single_valued(headers)
             request = Request(
                 method=method,
                 path=path,
@@ -270,7 +298,7 @@ def dispatch(
                     event.get("multiValueQueryStringParameters"),
                     lower=False,
                 ),
-                headers=_multi(event.get("headers"), event.get("multiValueHeaders"), lower=True),
+                headers=headers,
                 body=body,
                 request_id=request_id,
             )

@@ -52,6 +52,15 @@ ROUTES: tuple[Route, ...] = (ROUTE_REGISTER, ROUTE_LIST, ROUTE_GET_ONE, ROUTE_HE
 OPENAPI_FILENAME = "openapi.json"
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Request headers that carry one value: a repeat, in any letter case, is a 400
+# `bad_request`, from the handlers and from local mode's HTTP server alike.
+SINGLE_VALUED_HEADERS: tuple[str, ...] = (
+    "Authorization",
+    "Content-Length",
+    "Content-Type",
+    "Host",
+    IDEMPOTENCY_HEADER,
+)
 
 # --- Error codes: every error answer is {"error": {"code": ..., "message": ...}} ---
 # The handlers answer with these:

@@ -30,10 +30,11 @@ except ModuleNotFoundError as missing:  # run outside the project's environment
 from handlers import contract
 from handlers.api import LambdaHandler
 from local_api.dynalite import NODE_MODULES, PROJECT_ROOT, Dynalite, DynaliteError, ensure_table
-from local_api.server import LocalApi
+from local_api.server import DEFAULT_READ_TIMEOUT_SECONDS, LocalApi
 
 DEFAULT_TABLE = "epoch-register-local"
 MAX_PORT = 65535
+MAX_READ_TIMEOUT_SECONDS = 3600
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +66,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=contract.LIST_SHARDS_DEFAULT,
         help="list-index shards, as settings table.list_shards (default 1)",
     )
+    parser.add_argument(
+        "--read-timeout",
+        type=_read_timeout,
+        default=DEFAULT_READ_TIMEOUT_SECONDS,
+        help=(
+            "seconds a request may take to arrive from its first byte, and an idle "
+            f"connection may stay open (default {DEFAULT_READ_TIMEOUT_SECONDS:g})"
+        ),
+    )
     parser.add_argument("--node-modules", type=Path, default=NODE_MODULES, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -75,6 +85,18 @@ def _port(raw: str) -> int:
             f"{raw} is not a TCP port: choose one from 1 to {MAX_PORT}"
         )
     return int(raw)
+
+
+def _read_timeout(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= MAX_READ_TIMEOUT_SECONDS:  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            f"{raw} is not a number of seconds above 0 and at most {MAX_READ_TIMEOUT_SECONDS}"
+        )
+    return seconds
 
 
 def _shard_count(raw: str) -> int:
@@ -98,7 +120,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        api = LocalApi({}, host=args.host, port=args.port)
+        api = LocalApi({}, host=args.host, port=args.port, read_timeout=args.read_timeout)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             return _fail(

@@ -10,7 +10,10 @@ serves the API document (local mode only).
 from __future__ import annotations
 
 import base64
+import http.client
+import io
 import json
+import re
 import sys
 import threading
 import time
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote
 
 import handlers
@@ -31,6 +34,19 @@ from handlers.logs import get_logger
 OPENAPI_PATH = Path(handlers.__file__).resolve().parent / contract.OPENAPI_FILENAME
 # API Gateway REST's payload limit; the handlers enforce their own, smaller one.
 GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+# A request (line, headers, body) must arrive within this many seconds of its first
+# byte, and an idle connection is closed after as long (`--read-timeout`).
+DEFAULT_READ_TIMEOUT_SECONDS = 10.0
+# http.server's limits: a request or header line of 64 KiB, 100 header lines.
+MAX_LINE_BYTES = 65536
+MAX_HEADERS = 100
+# RFC 9110/9112: a method or field name is a token; a field value is visible
+# characters, spaces and tabs; a Content-Length is digits and nothing else.
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
+_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_LENGTH = re.compile(r"[0-9]+")
+MALFORMED_HEADER_LINE = "malformed header line (a field name, a colon, then the value)"
 _log = get_logger()
 
 
@@ -110,9 +126,9 @@ def build_event(
 
 
 # The contract's code for a status local mode's HTTP layer answers itself. Any other
-# (http.server's 414 URI too long, 431 header fields too large, 505 HTTP version)
-# refuses what the client sent: `bad_request`, as the deployed API's DEFAULT_4XX
-# response names API Gateway's own refusals.
+# (400 malformed request, 408 too slow, 414 URI too long, 431 header fields too
+# large, 505 HTTP version) refuses what the client sent: `bad_request`, as the
+# deployed API's DEFAULT_4XX response names API Gateway's own refusals.
 _CODES: dict[HTTPStatus, str] = {
     HTTPStatus.LENGTH_REQUIRED: contract.ERROR_LENGTH_REQUIRED,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: contract.ERROR_TOO_LARGE,
@@ -129,10 +145,14 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
 
     def __init__(
-        self, address: tuple[str, int], handlers_by_function: Mapping[str, LambdaHandler]
+        self,
+        address: tuple[str, int],
+        handlers_by_function: Mapping[str, LambdaHandler],
+        read_timeout: float,
     ) -> None:
         self.handlers_by_function = dict(handlers_by_function)
         self.openapi = OPENAPI_PATH.read_bytes()
+        self.read_timeout = read_timeout
         super().__init__(address, _RequestHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -162,6 +182,161 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return self._proxy
         raise AttributeError(name)
 
+    def handle_one_request(self) -> None:
+        """One request, read by the rules of RFC 9112 rather than http.server's lenient
+        parser (which dropped a malformed header line and every one after it), within
+        the server's read timeout: a connection that sends nothing for that long is
+        closed, a request that has begun and is not complete by then is answered 408."""
+        self.requestline, self.request_version, self.command = "", "HTTP/1.1", ""
+        self._answering = False
+        timeout = self.server.read_timeout
+        self.connection.settimeout(timeout)
+        try:
+            if not self._reader.peek(1):
+                self.close_connection = True
+                return
+        except TimeoutError:
+            self.close_connection = True
+            return
+        self._deadline = time.monotonic() + timeout
+        try:
+            raw_line = self._read_line()
+            if len(raw_line) > MAX_LINE_BYTES:
+                self.send_error(414)
+            elif not raw_line:
+                self.close_connection = True
+            elif self.parse_request_line(raw_line) and self.parse_headers():
+                getattr(self, "do_" + self.command)()
+                self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+            if not self._answering:
+                self.send_error(408, f"the request did not arrive within {timeout:g} s")
+
+    @property
+    def _reader(self) -> io.BufferedReader:
+        # StreamRequestHandler's rfile is buffered (rbufsize -1): peek and read1 exist.
+        return cast(io.BufferedReader, self.rfile)
+
+    def _arm(self) -> None:
+        """Give the next read what is left of the request's time."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("read timeout")
+        self.connection.settimeout(remaining)
+
+    def _read_line(self) -> bytes:
+        """One line with its terminator; longer than MAX_LINE_BYTES means too long.
+        Each socket read gets only the time left, so trickling bytes buys no time."""
+        parts: list[bytes] = []
+        size = 0
+        while size <= MAX_LINE_BYTES:
+            self._arm()
+            data = self._reader.peek(1)
+            if not data:
+                break
+            end = data.find(b"\n")
+            take = end + 1 if end >= 0 else len(data)
+            parts.append(self._reader.read(take))
+            size += take
+            if end >= 0:
+                break
+        return b"".join(parts)
+
+    def _read_body(self, length: int) -> bytes | None:
+        """The body, or None when the client closed the connection before sending it."""
+        chunks: list[bytes] = []
+        left = length
+        while left:
+            self._arm()
+            chunk = self._reader.read1(min(left, 65536))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def parse_request_line(self, raw_line: bytes) -> bool:
+        """`METHOD SP target SP HTTP/1.x`; False once an error is sent."""
+        line = _without_terminator(raw_line)
+        self.requestline = line.decode("latin-1")
+        parts = line.split(b" ")
+        if len(parts) != 3 or not all(parts) or not _TOKEN.fullmatch(parts[0]):
+            self.send_error(400, "malformed request line")
+            return False
+        method, target, version = parts
+        matched = _VERSION.fullmatch(version)
+        if matched is None:
+            self.send_error(400, "malformed request line")
+            return False
+        if matched.group(1) != b"1":
+            self.send_error(505, f"{version.decode()} is not supported: use HTTP/1.1")
+            return False
+        if method != method.upper():
+            self.send_error(
+                400, f"methods are upper case: {method.upper().decode()}, not {method.decode()}"
+            )
+            return False
+        self.command = method.decode("ascii")
+        self.request_version = version.decode("ascii")
+        self.close_connection = matched.group(2) == b"0"
+        path = target.decode("latin-1")
+        # As http.server does (gh-87389): '//host' must not read as a network path.
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        return True
+
+    def parse_headers(self) -> bool:
+        """Header lines up to the empty one, each `name: value`; False once an error
+        is sent (or the client left)."""
+        fields: list[tuple[str, str]] = []
+        while True:
+            raw = self._read_line()
+            if len(raw) > MAX_LINE_BYTES:
+                self.send_error(431, "Line too long")
+                return False
+            if not raw:
+                self.close_connection = True
+                return False
+            line = _without_terminator(raw)
+            if not line:
+                break
+            if len(fields) >= MAX_HEADERS:
+                self.send_error(431, "Too many headers")
+                return False
+            raw_name, colon, raw_value = line.partition(b":")
+            if not colon or not _TOKEN.fullmatch(raw_name):
+                self.send_error(400, MALFORMED_HEADER_LINE)
+                return False
+            raw_value = raw_value.strip(b" \t")
+            if not _FIELD_VALUE.fullmatch(raw_value):
+                self.send_error(400, "malformed header value")
+                return False
+            fields.append((raw_name.decode("ascii"), raw_value.decode("latin-1")))
+        self.headers = message = http.client.HTTPMessage()
+        for name, value in fields:
+            message[name] = value
+        names = [name.lower() for name, _ in fields]
+        for name in contract.SINGLE_VALUED_HEADERS:
+            if names.count(name.lower()) > 1:
+                self.send_error(400, f"header {name} must be given at most once")
+                return False
+        if self.request_version != "HTTP/1.0" and "host" not in names:
+            self.send_error(400, "an HTTP/1.1 request needs a Host header")
+            return False
+        length = message.get("Content-Length")
+        if length is not None and not _LENGTH.fullmatch(length):
+            self.send_error(400, "invalid Content-Length")
+            return False
+        connection = message.get("Connection", "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        expect = message.get("Expect", "").lower()
+        if expect == "100-continue" and self.request_version != "HTTP/1.0":
+            return self.handle_expect_100()
+        return True
+
     def log_message(self, format: str, *args: Any) -> None:
         """The handlers write one JSON access log per request; stay quiet here."""
 
@@ -182,18 +357,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
             self.send_error(411, "send a Content-Length, not a chunked body")
             return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.send_error(400, "invalid Content-Length")
-            return
-        if length < 0:
-            self.send_error(400, "invalid Content-Length")
-            return
+        length = int(self.headers.get("Content-Length") or 0)  # digits: parse_headers
         if length > GATEWAY_MAX_BODY_BYTES:
             self.send_error(413, "request body too large")
             return
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body(length)
+        if body is None:
+            self.close_connection = True
+            return
         raw_path = self.path
         if raw_path.partition("?")[0] == "/openapi.json":
             self._openapi()
@@ -242,6 +413,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(200, {"Content-Type": "application/json"}, self.server.openapi)
 
     def _send(self, status: int, headers: Mapping[str, str], data: bytes) -> None:
+        # The request is read: the answer gets the whole timeout to be written.
+        self._answering = True
+        self.connection.settimeout(self.server.read_timeout)
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() not in ("content-length", "transfer-encoding"):
@@ -250,6 +424,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+def _without_terminator(line: bytes) -> bytes:
+    """A line without its CRLF (or the bare LF RFC 9112 lets a server accept)."""
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    return line.removesuffix(b"\n")
 
 
 class LocalApi:
@@ -262,9 +443,10 @@ class LocalApi:
         host: str = "127.0.0.1",
         port: int = 8080,
         poll_interval: float = 0.05,
+        read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
     ) -> None:
         # Binding happens here: a port in use raises OSError before anything else starts.
-        self._server = _Server((host, port), handlers_by_function)
+        self._server = _Server((host, port), handlers_by_function, read_timeout)
         self.host = host
         # How often the serving loop looks for stop() (stop() waits up to this long).
         self.poll_interval = poll_interval

@@ -175,3 +175,66 @@ def test_every_request_writes_one_json_access_log(capsys: pytest.CaptureFixture[
     assert all(entry["level"] == "INFO" and entry["message"] == "request" for entry in logs)
     assert logs[1]["operation"] == contract.ROUTE_HEALTH.operation_id
     assert isinstance(logs[1]["duration_ms"], float)
+
+
+# API Gateway's REST proxy event keeps every value of a repeated header in
+# `multiValueHeaders` (the last one in `headers`). Whether a repeat in another letter
+# case arrives under its own key or under the first one's, it is the same header.
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {
+            "headers": {"Idempotency-Key": "first-key-a", "idempotency-key": "second-key-b"},
+            "multiValueHeaders": {
+                "Idempotency-Key": ["first-key-a"],
+                "idempotency-key": ["second-key-b"],
+            },
+        },
+        {
+            "headers": {"Idempotency-Key": "second-key-b"},
+            "multiValueHeaders": {"Idempotency-Key": ["first-key-a", "second-key-b"]},
+        },
+        {"headers": {"IDEMPOTENCY-KEY": "first-key-a", "idempotency-key": "second-key-b"}},
+    ],
+    ids=["a-key-per-case", "one-key", "single-value-map-only"],
+)
+def test_a_header_repeated_in_another_case_is_400(headers: dict[str, Any]) -> None:
+    calls: list[Request] = []
+
+    def record(request: Request) -> Response:
+        calls.append(request)
+        return echo(request)
+
+    result = call(event("POST", "/EpochRegisterTime", **headers), {"registerEpoch": record})
+    assert result["statusCode"] == 400
+    assert result["json"]["error"] == {
+        "code": "bad_request",
+        "message": "header Idempotency-Key must be given at most once",
+    }
+    assert calls == []
+
+
+@pytest.mark.parametrize("name", contract.SINGLE_VALUED_HEADERS)
+def test_every_single_valued_header_repeated_is_400_before_the_route_runs(name: str) -> None:
+    calls: list[Request] = []
+
+    def record(request: Request) -> Response:
+        calls.append(request)
+        return echo(request)
+
+    repeated = {"multiValueHeaders": {name: ["1"], name.lower(): ["1"]}}
+    result = call(event("GET", "/health", **repeated), {"health": record})
+    assert result["statusCode"] == 400
+    assert result["json"]["error"]["message"] == f"header {name} must be given at most once"
+    assert calls == []
+
+
+def test_other_headers_may_repeat_in_any_case() -> None:
+    result = call(
+        event(
+            "GET",
+            "/health",
+            multiValueHeaders={"Accept": ["a/b"], "accept": ["c/d"], "X-Forwarded-For": ["1", "2"]},
+        )
+    )
+    assert result["statusCode"] == 200

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from local_api.__main__ import parse_args
 from local_api.dynalite import PROJECT_ROOT, Dynalite, free_port, holders_of, port_in_use
+from local_api.server import DEFAULT_READ_TIMEOUT_SECONDS
 from tests.entry_points import run_entry_point
 
 pytestmark = pytest.mark.slow
@@ -141,6 +143,14 @@ def test_missing_node_modules_says_to_run_npm_ci(tmp_path: Path) -> None:
             "(see --help)",
         ),
         (["--bogus"], "error: unrecognized arguments: --bogus (see --help)"),
+        *(
+            (
+                ["--read-timeout", value],
+                f"error: argument --read-timeout: {value} is not a number of seconds above 0 "
+                "and at most 3600 (see --help)",
+            )
+            for value in ("0", "-1", "nan", "abc", "3601")
+        ),
     ],
 )
 def test_a_bad_argument_is_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
@@ -161,6 +171,11 @@ def test_a_data_dir_that_is_a_file_says_so(tmp_path: Path, data_dir: str) -> Non
         f"error: cannot use {tmp_path / data_dir} as dynalite's data folder: "
         f"{tmp_path / 'd'} is a file; choose a folder with --data-dir\n"
     )
+
+
+def test_the_read_timeout_option_reaches_the_server() -> None:
+    assert parse_args([]).read_timeout == DEFAULT_READ_TIMEOUT_SECONDS == 10
+    assert parse_args(["--read-timeout", "2.5"]).read_timeout == 2.5
 
 
 def test_a_bad_shard_count_is_a_usage_error(tmp_path: Path) -> None:

@@ -134,6 +134,27 @@ def test_a_well_formed_cursor_for_an_unknown_item_is_accepted(service: Service) 
     assert response.json()["items"] == []
 
 
+def test_a_well_formed_cursor_is_a_position_whoever_wrote_it(service: Service) -> None:
+    """docs/api.md: the API checks a cursor's form, not who made it. One written by
+    hand resumes strictly below the (time, id) it names, as an issued one does."""
+    oldest, middle, newest = newest_first(register(service, 3))[::-1]
+    assert newest["epoch_ms"] >= middle["epoch_ms"] >= oldest["epoch_ms"]
+    # A position no registration holds: the middle one's time, the largest id.
+    forged_id = "f" * 32
+    forged = encode_cursor(
+        {"pk": forged_id, "list_sk": contract.list_sort_key(middle["epoch_ms"], forged_id)}
+    )
+    response = service.get("/getEpoch", params={"cursor": forged})
+    assert response.status_code == 200
+    expected = [
+        body
+        for body in (newest, middle, oldest)
+        if (body["epoch_ms"], body["id"]) < (middle["epoch_ms"], forged_id)
+    ]
+    assert middle in expected
+    assert response.json()["items"] == expected
+
+
 def test_a_walk_sees_every_item_once_while_new_items_arrive(any_shards_service: Service) -> None:
     service = any_shards_service
     existing = register(service, 57)

@@ -157,6 +157,37 @@ def test_a_repeated_idempotency_header_is_rejected(service: Service) -> None:
     assert service.stored_ids() == []
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (contract.IDEMPOTENCY_HEADER, contract.IDEMPOTENCY_HEADER.lower()),
+        ("Content-Type", "content-type"),
+    ],
+)
+def test_a_header_repeated_in_another_case_is_rejected(
+    service: Service, first: str, second: str
+) -> None:
+    """curl -H 'Idempotency-Key: a...' -H 'idempotency-key: b...' registered under b (201)."""
+    values, body = {
+        "Idempotency-Key": (("first-key-1", "second-key-2"), b""),
+        "Content-Type": (("application/json", "text/plain"), b"{}"),
+    }[first]
+    connection = connect(service.url)
+    connection.putrequest("POST", "/EpochRegisterTime")
+    connection.putheader(first, values[0])
+    connection.putheader(second, values[1])
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    connection.close()
+    assert (response.status, answer.get("error")) == (
+        400,
+        {"code": "bad_request", "message": f"header {first} must be given at most once"},
+    )
+    assert service.stored_ids() == []
+
+
 def test_concurrent_requests_with_one_key_create_one_item(service: Service) -> None:
     key = str(uuid.uuid4())
     results: list[tuple[int, dict[str, object]]] = []

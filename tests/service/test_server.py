@@ -139,10 +139,13 @@ def test_http_server_errors_are_json_too(service: Service) -> None:
 
 
 def raw_exchange(service: Service, request: bytes) -> tuple[str, dict[str, Any]]:
-    """Send bytes as they are: the answer's status line ("" when http.server answers a
-    request line it cannot read as HTTP/1.x with the body alone, as HTTP/0.9 did) and
-    its JSON body."""
-    with socket.create_connection(("127.0.0.1", service.api.port), timeout=10) as raw:
+    """Send bytes as they are: the answer's status line ("" for a body alone, as
+    http.server answered a request line it could not read as HTTP/1.x) and its JSON body."""
+    return raw_exchange_port(service.api.port, request)
+
+
+def raw_exchange_port(port: int, request: bytes) -> tuple[str, dict[str, Any]]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         raw.sendall(request)
         chunks = []
         while chunk := raw.recv(65536):  # the server closes the connection after an error
@@ -164,11 +167,23 @@ def raw_exchange(service: Service, request: bytes) -> tuple[str, dict[str, Any]]
             "400",
             "bad_request",
         ),
-        # A request line it cannot read as HTTP/1.x: http.server answers with the body alone.
-        (b"GET\r\n\r\n", "", "bad_request"),
-        (b"GET /health HTTP/2.0\r\n\r\n", "", "bad_request"),
+        # Not HTTP/1.x: answered in HTTP/1.1 all the same (docs/api.md).
+        (b"GET\r\n\r\n", "400", "bad_request"),
+        (b"GET /health\r\n\r\n", "400", "bad_request"),
+        (b"GET /health HTTP/2.0\r\n\r\n", "505", "bad_request"),
+        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "505", "bad_request"),
+        (b"GET /health HTTP/1\r\nHost: x\r\n\r\n", "400", "bad_request"),
     ],
-    ids=["uri-too-long", "header-line-too-long", "bad-length", "bad-request-line", "http-2"],
+    ids=[
+        "uri-too-long",
+        "header-line-too-long",
+        "bad-length",
+        "no-version",
+        "http-0.9",
+        "http-2",
+        "http-2-preface",
+        "bad-version",
+    ],
 )
 def test_every_http_layer_refusal_has_a_contract_code(
     service: Service, request_bytes: bytes, status: str, code: str
@@ -275,3 +290,215 @@ def test_a_client_hanging_up_is_one_quiet_log_line(
     assert line["error"] == "ConnectionResetError"
     assert "Traceback" not in err
     assert err == ""
+
+
+POST_HEAD = b"POST /EpochRegisterTime HTTP/1.1\r\nHost: x\r\n"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "message"),
+    [
+        (
+            POST_HEAD + b"Idempotency-Key: first-key-a\r\nidempotency-key: second-key-b\r\n"
+            b"Content-Length: 0\r\n\r\n",
+            "header Idempotency-Key must be given at most once",
+        ),
+        (
+            POST_HEAD + b"Content-Type: application/json\r\ncontent-type: text/plain\r\n"
+            b"Content-Length: 2\r\n\r\n{}",
+            "header Content-Type must be given at most once",
+        ),
+        (
+            POST_HEAD + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+            "header Content-Length must be given at most once",
+        ),
+        (
+            POST_HEAD + b"Content-Length: 2\r\ncontent-length: 2\r\n\r\n{}",
+            "header Content-Length must be given at most once",
+        ),
+        (
+            b"GET /health HTTP/1.1\r\nHost: x\r\nhost: y\r\n\r\n",
+            "header Host must be given at most once",
+        ),
+        # The header dropped here, and every one after it, made a retried POST a new item.
+        (
+            POST_HEAD + b"Idempotency-Key : first-key-a\r\nContent-Length: 0\r\n\r\n",
+            "malformed header line (a field name, a colon, then the value)",
+        ),
+        (
+            POST_HEAD + b"Idempotency-Key first-key-a\r\nContent-Length: 0\r\n\r\n",
+            "malformed header line (a field name, a colon, then the value)",
+        ),
+        (
+            POST_HEAD + b"X-Note: a\r\n  folded\r\nContent-Length: 0\r\n\r\n",
+            "malformed header line (a field name, a colon, then the value)",
+        ),
+        (
+            POST_HEAD + b": no-name\r\nContent-Length: 0\r\n\r\n",
+            "malformed header line (a field name, a colon, then the value)",
+        ),
+        (POST_HEAD + b"X-Note: a\x00b\r\nContent-Length: 0\r\n\r\n", "malformed header value"),
+        (POST_HEAD + b"Content-Length: +2\r\n\r\n{}", "invalid Content-Length"),
+        (POST_HEAD + b"Content-Length: 0_2\r\n\r\n{}", "invalid Content-Length"),
+        (POST_HEAD + b"Content-Length: 2, 2\r\n\r\n{}", "invalid Content-Length"),
+        (POST_HEAD + b"Content-Length: -0\r\n\r\n", "invalid Content-Length"),
+        (
+            b"POST /EpochRegisterTime HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+            "an HTTP/1.1 request needs a Host header",
+        ),
+        (b"get /health HTTP/1.1\r\nHost: x\r\n\r\n", "methods are upper case: GET, not get"),
+        (
+            b"Post /EpochRegisterTime HTTP/1.1\r\nHost: x\r\n\r\n",
+            "methods are upper case: POST, not Post",
+        ),
+        (b"GET  /health HTTP/1.1\r\nHost: x\r\n\r\n", "malformed request line"),
+        (b"G(T /health HTTP/1.1\r\nHost: x\r\n\r\n", "malformed request line"),
+    ],
+    ids=[
+        "idempotency-key-in-two-cases",
+        "content-type-in-two-cases",
+        "conflicting-content-length",
+        "repeated-content-length",
+        "repeated-host",
+        "space-before-colon",
+        "no-colon",
+        "folded-line",
+        "empty-name",
+        "control-character",
+        "length-plus",
+        "length-underscore",
+        "length-list",
+        "length-minus",
+        "http-1.1-without-host",
+        "lower-case-method",
+        "mixed-case-method",
+        "two-spaces",
+        "method-not-a-token",
+    ],
+)
+def test_malformed_requests_are_400_and_store_nothing(
+    service: Service, request_bytes: bytes, message: str
+) -> None:
+    line, body = raw_exchange(service, request_bytes)
+    assert line.split()[:2] == ["HTTP/1.1", "400"], line
+    assert body == {"error": {"code": "bad_request", "message": message}}
+    assert service.stored_ids() == []
+
+
+def test_a_header_after_a_well_formed_one_still_counts(service: Service) -> None:
+    """The lenient parser's failure mode, seen from the side that mattered: the key
+    after an ordinary header line reaches the handler, so the retry is idempotent."""
+    request = (
+        POST_HEAD + b"X-Note: a\r\nIdempotency-Key: the-key-123\r\nContent-Length: 0\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    first = raw_exchange(service, request)
+    assert first[0].split()[1] == "201"
+    line, body = raw_exchange(service, request)
+    assert line.split()[1] == "200"
+    assert body["id"] == first[1]["id"]
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /health HTTP/1.0\r\nConnection: close\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHOST: x\r\nConnection: close\r\n\r\n",
+        b"GET /health HTTP/1.1\nHost: x\nConnection: close\n\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-Tab:\tv\t\r\nConnection: close\r\n\r\n",
+    ],
+    ids=["http-1.0-without-host", "host-in-capitals", "bare-line-feeds", "empty-and-tab-values"],
+)
+def test_well_formed_requests_still_pass(service: Service, request_bytes: bytes) -> None:
+    line, body = raw_exchange(service, request_bytes)
+    assert line.split()[:2] == ["HTTP/1.1", "200"], line
+    assert body["status"] == "ok"
+
+
+def _slow_api(read_timeout: float) -> LocalApi:
+    def answer(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        return {"statusCode": 200, "headers": {}, "body": "{}"}
+
+    return LocalApi(
+        dict.fromkeys(contract.FUNCTION_HANDLERS, answer), port=0, read_timeout=read_timeout
+    ).start()
+
+
+def _read_until_closed(client: socket.socket) -> bytes:
+    chunks = []
+    while chunk := client.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        POST_HEAD + b"Content-Length: 10\r\n\r\n{}",
+        POST_HEAD + b"Content-Len",
+        b"GET /hea",
+    ],
+    ids=["body-short", "headers-unfinished", "request-line-unfinished"],
+)
+def test_a_request_not_sent_in_time_is_408_and_the_connection_closed(sent: bytes) -> None:
+    api = _slow_api(0.3)
+    try:
+        # The client's own timeout is far longer: the server must end the exchange.
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as client:
+            client.sendall(sent)
+            answer = _read_until_closed(client)
+    finally:
+        api.stop()
+    head, _, body = answer.decode().partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 408"), head
+    assert "Connection: close" in head
+    assert json.loads(body) == {
+        "error": {"code": "bad_request", "message": "the request did not arrive within 0.3 s"}
+    }
+
+
+def test_a_trickling_client_is_cut_off_at_the_deadline() -> None:
+    """The deadline covers the whole request, not each read: a byte every 0.1 s
+    (each read well within the timeout) still ends at 0.5 s."""
+    api = _slow_api(0.5)
+    sent = b""
+    answer = b""
+    try:
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as client:
+            client.setblocking(True)
+            for byte in POST_HEAD + b"Content-Length: 100\r\n\r\n" + b" " * 100:
+                try:
+                    client.sendall(bytes([byte]))
+                except OSError:
+                    break
+                sent += bytes([byte])
+                time.sleep(0.1)
+                client.settimeout(0.0)
+                try:
+                    answer = client.recv(65536)
+                except BlockingIOError:
+                    continue
+                finally:
+                    client.settimeout(10)
+                break
+    finally:
+        api.stop()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    # 0.5 s at 0.1 s a byte: the request was cut off near its tenth byte, not at its end.
+    assert len(sent) < len(POST_HEAD) + 20
+
+
+def test_an_idle_connection_is_closed_without_an_answer() -> None:
+    api = _slow_api(0.3)
+    try:
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as client:
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = b""
+            while not first.endswith(b"\r\n\r\n{}"):  # headers and body: two writes
+                first += client.recv(65536)
+            rest = _read_until_closed(client)  # the keep-alive connection, left idle
+    finally:
+        api.stop()
+    assert first.startswith(b"HTTP/1.1 200")
+    assert b"Connection: close" not in first
+    assert rest == b""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import botocore
 import pytest
 
 from epoch_settings import Settings, SettingsError, load_settings, settings_path_from
@@ -13,6 +14,17 @@ VALID = """
 domain_name = "example.com"
 hosted_zone_id = "Z123ABC"
 """
+
+
+# Real regions (each must be one): one more than `regions` allows.
+ELEVEN_REGIONS = (
+    *(f"us-{side}-{n}" for side in ("east", "west") for n in (1, 2)),
+    *(f"eu-west-{n}" for n in (1, 2, 3)),
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -49,6 +61,30 @@ def test_minimal_file_takes_documented_defaults(tmp_path: Path) -> None:
     assert settings.functions.health_system_log_level == "WARN"
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "[lambda]\nprovisioned_concurrency = 300",
+        "[lambda]\nprovisioned_concurrency = 0\naccount_concurrency_quota = 10",
+        "[lambda]\nprovisioned_concurrency = 1000\naccount_concurrency_quota = 3100",
+    ],
+)
+def test_provisioned_concurrency_that_fits_the_quota_is_accepted(
+    tmp_path: Path, extra: str
+) -> None:
+    load_settings(write(tmp_path, f"{VALID}\n{extra}"))
+
+
+def test_pay_per_request_tables_need_no_autoscaling_endpoint(tmp_path: Path) -> None:
+    """Application Auto Scaling is checked only where the stack uses it."""
+    from epoch_settings import aws_regions
+
+    assert aws_regions.missing_services("us-east-1", aws_regions.AUTOSCALING_SERVICE) == []
+    assert aws_regions.missing_services("us-east-1", {"no-such-service": "None"}) == [
+        "None (no-such-service)"
+    ]
+
+
 def test_health_trace_rate_takes_whole_numbers_too(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, f"{VALID}\n[api]\nhealth_trace_rate = 1"))
     assert settings.api.health_trace_rate == 1.0
@@ -67,12 +103,38 @@ def test_health_trace_rate_takes_whole_numbers_too(tmp_path: Path) -> None:
             'regions = ["us-east-1", "mars-north-1"]',
             "regions.1: 'mars-north-1' is not an AWS region",
         ),
+        (
+            'regions = ["us-east-1", "us-west-3"]',
+            "regions.1: us-west-3 is not an AWS commercial region in botocore "
+            f"{botocore.__version__}'s endpoint data; did you mean us-west-2, us-west-1, "
+            "eu-west-3?",
+        ),
+        (
+            'regions = ["us-east-1", "eu-west-1"]\n[routing]\nweights = { "us-east-7" = 1 }',
+            "routing.weights.us-east-7: us-east-7 is not an AWS commercial region",
+        ),
+        (
+            'regions = ["us-east-1", "ap-southeast-7"]',
+            "regions: ap-southeast-7 has no WAFv2 (wafv2) endpoint in botocore "
+            f"{botocore.__version__}'s endpoint data, and the stack needs it in every region",
+        ),
+        (
+            "[lambda]\nprovisioned_concurrency = 301",
+            "lambda.provisioned_concurrency: 301 x 3 functions = 903 provisioned executions "
+            "per region, but a concurrency quota of 1000 less the 100 Lambda keeps unreserved "
+            "leaves 900: at most 300 per function. Lower it, or set "
+            "lambda.account_concurrency_quota once AWS has raised the quota",
+        ),
+        (
+            "[lambda]\nprovisioned_concurrency = 2\naccount_concurrency_quota = 10",
+            "lambda.provisioned_concurrency: 2 x 3 functions = 6 provisioned executions per "
+            "region, but a concurrency quota of 10 less the 100 Lambda keeps unreserved "
+            "leaves 0: at most 0 per function",
+        ),
         ('regions = ["us-east-1"]', "regions: needs at least 2 entries (got 1)"),
         ('regions = "us-east-1"', "regions: must be an array [...] (got 'us-east-1')"),
         (
-            "regions = ["
-            + ", ".join(f'"eu-west-{n}"' for n in range(1, 10))
-            + ', "us-east-1", "us-west-2"]',
+            "regions = [" + ", ".join(f'"{region}"' for region in ELEVEN_REGIONS) + "]",
             "regions: allows at most 10 entries (got 11)",
         ),
         (
