@@ -48,6 +48,8 @@ OWN_VALUES = {
 OWN_BUCKET = "acme-rehearsal-epoch-tfstate"
 SETTINGS_FILE = "prod.toml"
 DEPRECATED_LOCK_TABLE = re.compile(r'parameter "dynamodb_table" is deprecated', re.I)
+# cdktf colours Terraform's output even when it is not a terminal.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NO_CHANGES = re.compile(r"No changes\. Your infrastructure matches the configuration\.")
 
 
@@ -188,7 +190,9 @@ class UserPathRun:
                 self.expect_bootstrapped()
             with step(self.name, "pipenv run deploy epoch-register"):
                 deployed = self.pipenv("deploy", "epoch-register", "--auto-approve")
-                warned = DEPRECATED_LOCK_TABLE.search(deployed.stdout + deployed.stderr)
+                warned = DEPRECATED_LOCK_TABLE.search(
+                    ANSI.sub("", deployed.stdout + deployed.stderr)
+                )
                 self.r.log(
                     f"[{self.name}]   Terraform {self.r.terraform.version_text} "
                     f"{'printed' if warned else 'printed no'} dynamodb_table deprecation warning"
@@ -199,6 +203,7 @@ class UserPathRun:
             for stack in ("epoch-register", "remote-state"):
                 with step(self.name, f"pipenv run diff {stack} (must be 'No changes')"):
                     self.expect_no_changes(self.pipenv("diff", stack), stack)
+                    self.expect_bootstrapped()
             with step(self.name, "read back through boto3"):
                 checked = check_deployment(self.settings, self.client)
                 self.r.log(f"[{self.name}]   {len(checked)} essentials read back and as expected")
@@ -242,7 +247,7 @@ class UserPathRun:
         )
 
     def expect_no_changes(self, result: Result, stack: str) -> None:
-        found = NO_CHANGES.search(result.stdout)
+        found = NO_CHANGES.search(ANSI.sub("", result.stdout))
         if found is None:
             raise StepError(f"diff {stack} did not say 'No changes': {tail(result, 25)}")
         self.r.log(f"[{self.name}]   {stack}: {found.group(0)}")
