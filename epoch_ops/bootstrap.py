@@ -24,6 +24,7 @@ from epoch_ops.preflight import (
     PreflightError,
     load_deployable_settings,
     output_folder,
+    run_command,
 )
 from epoch_ops.state import (
     StateCheckError,
@@ -120,20 +121,9 @@ def bootstrap(settings: Settings, *, auto_approve: bool) -> str:
 
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
-    try:
-        settings = checks()
-        print(bootstrap(settings, auto_approve=args.auto_approve), flush=True)
-    except PreflightError as error:
-        for line in error.lines:
-            print(f"error: {line}", file=sys.stderr)
-        return 1
-    except StepError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: run `pipenv run bootstrap` again to go on", file=sys.stderr)
-        return 130
-    return 0
+    return run_command(
+        lambda: bootstrap(checks(), auto_approve=args.auto_approve), "pipenv run bootstrap"
+    )
 
 
 if __name__ == "__main__":

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from epoch_app.phase import PROJECT_ROOT, STATE_STACK, bootstrap_state_file
 from epoch_ops.placeholders import placeholder_keys
 from epoch_ops.state import StateCheckError, adopt_legacy_state, read_backend_state
+from epoch_ops.steps import StepError
 from epoch_ops.terraform_cli import TerraformError, aws_credentials_problem, find_terraform
 from epoch_settings import Settings, SettingsError
 from epoch_settings.loader import settings_from_environment
@@ -107,6 +108,27 @@ def preflight(args: Sequence[str]) -> list[str]:
     verb = args[0] if args else "deploy"
     settings = load_deployable_settings(verb)
     return check_state_backend(settings, named_stacks(args))
+
+
+def run_command(action: Callable[[], str], command: str) -> int:
+    """Run a deploy command's `action`, print its closing line; one `error:` line per problem.
+
+    Every step of bootstrap and teardown is safe to repeat, so a failure or Ctrl-C
+    says to run the command again.
+    """
+    try:
+        print(action(), flush=True)
+    except PreflightError as error:
+        for line in error.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    except StepError as error:
+        print(f"error: {error}; run `{command}` again to go on", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: run `{command}` again to go on", file=sys.stderr)
+        return 130
+    return 0
 
 
 def extra_arguments(args: Sequence[str]) -> list[str]:

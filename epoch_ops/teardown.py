@@ -22,7 +22,7 @@ from typing import Any
 
 from epoch_app.phase import STATE_STACK, bootstrap_state_file
 from epoch_ops.bootstrap import checks
-from epoch_ops.preflight import ROOT_STACK, PreflightError, output_folder
+from epoch_ops.preflight import ROOT_STACK, PreflightError, output_folder, run_command
 from epoch_ops.state import StateCheckError, read_backend_state
 from epoch_ops.steps import StepError, synth, terraform
 from epoch_settings import Settings
@@ -130,25 +130,17 @@ def _pull(stack_dir: Path) -> str:
 
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
-    try:
+
+    def confirmed_teardown() -> str:
         settings = checks()
         if args.confirm != settings.app_name:
             raise PreflightError(
                 f"--confirm {args.confirm} is not this deployment's app_name "
                 f"({settings.app_name}): type it out to destroy it"
             )
-        print(teardown(settings, auto_approve=args.auto_approve), flush=True)
-    except PreflightError as error:
-        for line in error.lines:
-            print(f"error: {line}", file=sys.stderr)
-        return 1
-    except StepError as error:
-        print(f"error: {error}; run the teardown again to go on", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: run `pipenv run teardown` again to go on", file=sys.stderr)
-        return 130
-    return 0
+        return teardown(settings, auto_approve=args.auto_approve)
+
+    return run_command(confirmed_teardown, "pipenv run teardown")
 
 
 if __name__ == "__main__":
