@@ -400,6 +400,8 @@ class Names:
         self.dashboard_prefix = app
         self.apigateway_logs_role = f"{app}-apigateway-logs"
         self.deploy_role = f"{app}-deploy"
+        # The permissions boundary of the root stack's roles ([deploy] only).
+        self.app_boundary = f"{app}-app-boundary"
 
     def function(self, function: str) -> str:
         """Lambda function name (functions are regional, so the name repeats per region)."""
