@@ -274,7 +274,8 @@ class DeploySettings(_Section):
     github_repository: (
         Annotated[str, StringConstraints(pattern=GITHUB_REPOSITORY_PATTERN)] | None
     ) = None
-    # Pushes to this branch, and jobs in this GitHub environment, may assume the role.
+    # Only jobs in this GitHub environment may assume the role; `branch` is the
+    # deployment branch that environment must admit (docs/pipeline.md), not a trust.
     branch: GitRef = "main"
     environment: GitRef = "production"
     # An account holds one OIDC provider per URL: false uses the existing one.
