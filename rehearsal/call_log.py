@@ -82,6 +82,7 @@ def _rest_routes(service: str) -> list[_Route]:
     for name in model.operation_names:
         http = model.operation_model(name).http
         path, _, query = str(http["requestUri"]).partition("?")
+        path = path.rstrip("/") or "/"
         pattern = re.sub(r"\\\{[^}]+?\\\+\\\}", ".+", re.escape(path))
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
         keys = frozenset(q.split("=")[0] for q in query.split("&") if q)
@@ -150,22 +151,29 @@ def read(path: Path) -> list[Call]:
     return [Call(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
-def role_actions(settings_path: Path) -> set[str]:
-    """Every action an Allow statement of the deploy role names (no bindings needed)."""
+def role_actions(settings_path: Path) -> dict[str, str]:
+    """Every action an Allow statement of the deploy role names -> where: its identity
+    policies, or the data key's policy (no bindings needed)."""
+    from epoch_blocks.encryption_policy import DEPLOYER_ACTIONS
     from epoch_settings import load_settings
     from remote_state.deploy_role import deploy_statements
 
     settings = load_settings(settings_path)
     parts = deploy_statements(settings, "123456789012", "arn:aws:kms:::key/state")
-    return {a for ss in parts.values() for s in ss if s.effect == "Allow" for a in s.actions}
+    granted = dict.fromkeys(DEPLOYER_ACTIONS, "yes (the data key's policy)")
+    for statements in parts.values():
+        for statement in statements:
+            if statement.effect == "Allow":
+                granted.update(dict.fromkeys(statement.actions, "yes"))
+    return granted
 
 
-def report(calls: list[Call], granted: set[str]) -> str:
+def report(calls: list[Call], granted: Mapping[str, str]) -> str:
     counts = Counter(c.action for c in calls if c.service and c.service != "sts")
     lines = ["IAM action | calls | named by an Allow statement of the deploy role"]
     for action, count in sorted(counts.items()):
-        lines.append(f"{action} | {count} | {'yes' if action in granted else 'NO'}")
-    unused = sorted(granted - set(counts))
+        lines.append(f"{action} | {count} | {granted.get(action, 'NO')}")
+    unused = sorted(set(granted) - set(counts))
     lines.append(f"granted, never called ({len(unused)}): {', '.join(unused)}")
     return "\n".join(lines)
 

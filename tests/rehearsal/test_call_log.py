@@ -58,6 +58,27 @@ CALLS: list[tuple[str, str, dict[str, Any], str]] = [
     ("apigateway", "update_stage", {"restApiId": "a", "stageName": "v1"}, "apigateway:PATCH"),
     ("route53", "list_traffic_policies", {}, "route53:ListTrafficPolicies"),
     ("route53", "list_traffic_policy_versions", {"Id": "p"}, "route53:ListTrafficPolicyVersions"),
+    (
+        "route53",
+        "change_resource_record_sets",
+        {
+            "HostedZoneId": "Z1",
+            "ChangeBatch": {
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": "a.example.com",
+                            "Type": "A",
+                            "TTL": 60,
+                            "ResourceRecords": [{"Value": "192.0.2.1"}],
+                        },
+                    }
+                ]
+            },
+        },
+        "route53:ChangeResourceRecordSets",
+    ),
     ("s3", "head_bucket", {"Bucket": "b"}, "s3:ListBucket"),
     ("s3", "get_bucket_tagging", {"Bucket": "b"}, "s3:GetBucketTagging"),
     ("s3", "put_object", {"Bucket": "b", "Key": "k/t.tfstate", "Body": b"x"}, "s3:PutObject"),
@@ -97,7 +118,7 @@ def test_the_report_names_calls_the_role_does_not_grant_and_grants_never_called(
         Call("xray", "GetSamplingRules", "xray:GetSamplingRules", "us-east-1", "k", "POST", "/"),
         Call("kms", "DescribeKey", "kms:DescribeKey", "us-east-1", "k", "POST", "/"),
     ]
-    text = report(calls, {"kms:DescribeKey", "kms:CreateKey"})
+    text = report(calls, {"kms:DescribeKey": "yes", "kms:CreateKey": "yes"})
     assert "xray:GetSamplingRules | 1 | NO" in text
     assert "kms:DescribeKey | 1 | yes" in text
     assert text.endswith("granted, never called (1): kms:CreateKey")
