@@ -35,7 +35,6 @@ from tests.infra.conftest import Synthesized
 from tests.infra.test_checkov import (
     scan_every_variant,
     scan_insecure_bucket,
-    scan_key_policy_checks,
 )
 from tests.infra.test_terraform_core import STACKS, expression_errors
 from tests.infra.variants import VARIANTS
@@ -67,15 +66,14 @@ def run(*command: str, cwd: Path = PROJECT_ROOT, env: dict[str, str] | None = No
 
 
 def session_checkov_scans(root: Path, scratch: Path) -> None:
-    """The session's five checkov scans, through the gates' own functions."""
+    """The session's four checkov scans, through the gates' own functions."""
     apps = {
         name: Synthesized(name, load_settings(path), root / name / "cdktf.out")
         for name, path in VARIANTS.items()
     }
-    for folder in ("every", "key-policy", "insecure", "workflows", "bad"):
+    for folder in ("every", "insecure", "workflows", "bad"):
         (scratch / folder).mkdir()
     scan_every_variant(scratch / "every", apps, root)
-    scan_key_policy_checks(scratch / "key-policy", apps, root)
     scan_insecure_bucket(scratch / "insecure")
     checkov(WORKFLOWS, scratch / "workflows")
     checkov(write_bad_workflows(scratch / "bad"), scratch / "bad")

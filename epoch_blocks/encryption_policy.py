@@ -38,3 +38,37 @@ def account_admin_statement(account_id: str) -> Statement:
         resources=("*",),
         principals={"AWS": (f"arn:aws:iam::{account_id}:root",)},
     )
+
+
+# What the deploy role ([deploy] settings) may do to the app's own keys. Granted by
+# each key's policy, never by a tag: a tag the role could set would let it take
+# over any other key (docs/pipeline.md).
+DEPLOYER_ACTIONS = (
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReplicateKey",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+
+
+def deployer_statement(deployer_arn: str) -> Statement:
+    return Statement(
+        sid="DeployRoleAdministration",
+        actions=DEPLOYER_ACTIONS,
+        resources=("*",),
+        principals={"AWS": (deployer_arn,)},
+    )

@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.kms_replica_key import KmsReplicaKey
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from epoch_blocks.encryption_policy import account_admin_statement
+from epoch_blocks.encryption_policy import account_admin_statement, deployer_statement
 from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_constructs.providers import region_id
 
@@ -83,6 +83,7 @@ class MultiRegionKey(Construct):
         account_id: str,
         alias: str,
         description: str,
+        deployer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         primary_region, *replica_regions = regions
@@ -92,7 +93,11 @@ class MultiRegionKey(Construct):
             doc = policy_document(
                 self,
                 f"{region_id(region)}_key_policy",
-                [account_admin_statement(account_id), *_service_statements(region, account_id)],
+                [
+                    account_admin_statement(account_id),
+                    *([deployer_statement(deployer_arn)] if deployer_arn else []),
+                    *_service_statements(region, account_id),
+                ],
                 provider=providers[region],
             )
             return str(doc.json)

@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from epoch_blocks.app_boundary import APIGW_LOGS_POLICY
 from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_settings import Settings
 from handlers import contract
@@ -27,8 +28,7 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 # Functions that query the list index (the index ARN is a separate resource).
 INDEX_USERS = frozenset({"read"})
-# AWS publishes the API Gateway logging policy; it needs account-wide log access.
-APIGW_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+__all__ = ["APIGW_LOGS_POLICY", "ApiGatewayLoggingRole", "FunctionRoles"]
 
 
 def _assume_role(scope: Construct, id_: str, service: str, provider: AwsProvider) -> str:
@@ -60,6 +60,7 @@ class FunctionRoles(Construct):
         provider: AwsProvider,
         account_id: str,
         key_arns: Mapping[str, str],
+        permissions_boundary: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         names = settings.names
@@ -113,6 +114,7 @@ class FunctionRoles(Construct):
                 name=names.function(function),
                 description=f"{names.app} {function} function",
                 assume_role_policy=trust,
+                permissions_boundary=permissions_boundary,
             )
             self.policies[function] = IamRolePolicy(
                 self,
@@ -130,7 +132,15 @@ class FunctionRoles(Construct):
 class ApiGatewayLoggingRole(Construct):
     """Owns the role API Gateway uses (in every region) to write access and execution logs."""
 
-    def __init__(self, scope: Construct, id_: str, *, settings: Settings, provider: AwsProvider):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: Settings,
+        provider: AwsProvider,
+        permissions_boundary: str | None = None,
+    ):
         super().__init__(scope, id_)
         role = IamRole(
             self,
@@ -138,6 +148,7 @@ class ApiGatewayLoggingRole(Construct):
             provider=provider,
             name=settings.names.apigateway_logs_role,
             assume_role_policy=_assume_role(self, "trust", "apigateway.amazonaws.com", provider),
+            permissions_boundary=permissions_boundary,
         )
         # API Gateway checks the role's permissions when the account setting is
         # made: the setting must wait for this attachment.

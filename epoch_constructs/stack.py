@@ -6,6 +6,7 @@ from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
+from epoch_blocks.app_boundary import boundary_arn
 from epoch_blocks.state_backend import s3_state_backend
 from epoch_constructs.encryption import MultiRegionKey
 from epoch_constructs.global_table import GlobalTable
@@ -38,12 +39,18 @@ class EpochRegisterStack(TerraformStack):
         primary = providers[settings.primary_region]
         account_id = DataAwsCallerIdentity(self, "account", provider=primary).account_id
 
+        # With a deploy role ([deploy]): its grants on the data key come from the key's
+        # own policy, and every role here carries the bootstrap stack's boundary.
+        deploying = settings.deploy.github_repository is not None
+        deployer = f"arn:aws:iam::{account_id}:role/{names.deploy_role}" if deploying else None
+        boundary = boundary_arn(names, account_id) if deploying else None
         key = MultiRegionKey(
             self,
             "data_key",
             providers=providers,
             regions=key_regions,
             account_id=account_id,
+            deployer_arn=deployer,
             alias=names.data_key_alias,
             description=f"{names.app}: table, logs, environment and alarm topics",
         )
@@ -57,9 +64,14 @@ class EpochRegisterStack(TerraformStack):
             provider=primary,
             account_id=account_id,
             key_arns=key.arns,
+            permissions_boundary=boundary,
         )
         logging_role = ApiGatewayLoggingRole(
-            self, "apigateway_logging", settings=settings, provider=primary
+            self,
+            "apigateway_logging",
+            settings=settings,
+            provider=primary,
+            permissions_boundary=boundary,
         )
         asset = LambdaAsset(self, "lambda_asset")
 

@@ -314,7 +314,8 @@ class DeploySettings(_Section):
     github_repository: (
         Annotated[str, StringConstraints(pattern=GITHUB_REPOSITORY_PATTERN)] | None
     ) = None
-    # Pushes to this branch, and jobs in this GitHub environment, may assume the role.
+    # Only jobs in this GitHub environment may assume the role; `branch` is the
+    # deployment branch that environment must admit (docs/pipeline.md), not a trust.
     branch: GitRef = "main"
     environment: GitRef = "production"
     # An account holds one OIDC provider per URL: false uses the existing one.
@@ -470,6 +471,8 @@ class Names:
         self.dashboard_prefix = app
         self.apigateway_logs_role = f"{app}-apigateway-logs"
         self.deploy_role = f"{app}-deploy"
+        # The permissions boundary of the root stack's roles ([deploy] only).
+        self.app_boundary = f"{app}-app-boundary"
 
     def function(self, function: str) -> str:
         """Lambda function name (functions are regional, so the name repeats per region)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sys
 import threading
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
+
+from rehearsal.call_log import CallLog
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -237,6 +240,8 @@ class EmulatorShims:
         self._sampling_rules: dict[tuple[str, str], dict[str, Any]] = {}
         self._xray_tags: dict[str, dict[str, str]] = {}
         self.shimmed_calls: dict[str, int] = {}
+        # EPOCH_REHEARSAL_CALL_LOG: one line per request (rehearsal/call_log.py).
+        self._call_log = CallLog.from_environment(os.environ)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -251,6 +256,8 @@ class EmulatorShims:
             return start_response(status, headers, exc_info)
 
         with self._serial:
+            if self._call_log is not None:
+                self._call_log.record(environ, self._read_body(environ))
             return list(self._dispatch(environ, start))
 
     def _dispatch(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:

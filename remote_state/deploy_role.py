@@ -1,8 +1,9 @@
 """DeployRole: GitHub's OIDC identity provider and the role a workflow assumes to deploy.
 
-Created only with settings `[deploy] github_repository = "owner/name"`. Only that
-repository's `deploy.branch` (pushes) or its `deploy.environment` (jobs in that
-GitHub environment) can assume it, through GitHub's OIDC tokens: no stored keys.
+Created only with settings `[deploy] github_repository = "owner/name"`. Only jobs
+in that repository's GitHub environment `deploy.environment` can assume it,
+through GitHub's OIDC tokens: no stored keys, and every deploy passes the
+environment's required reviewers (docs/pipeline.md).
 
 How the action list was built: by hand, not from a recording. For every
 resource type the two stacks synthesize (and for the Terraform S3 backend),
@@ -10,10 +11,17 @@ the create, read, update, delete and tagging calls the AWS provider makes for
 it, checked against the Service Authorization Reference for the resource types
 and condition keys each action accepts. Every statement says what it is for.
 Resources are the app's own names wherever the action accepts a resource ARN
-(`<app>-…`, the state bucket and key, the hosted zone, the exact role names);
-where AWS accepts only "*", the statement says so. The role cannot change
-itself (explicit deny). A first deploy may still meet an AccessDenied the list
-missed: CloudTrail names the action; add it to the statement of its service.
+(exact names, never a bare `<app>-*` that a second deployment `<app>-staging`
+would match), the app tag where the service authorizes by it (API Gateway,
+ACM), and "*" only where AWS accepts nothing else (the statement says so).
+
+Closed to escalation (tests/infra/test_deploy_role_escalation.py asks a real IAM
+evaluator): the root stack's roles may be created or changed only with the
+boundary policy this construct creates (`iam:PermissionsBoundary`), may get only
+the one AWS managed policy the stack attaches (`iam:PolicyARN`), and no trust
+policy may be rewritten; the role cannot change itself, the boundary or the state
+key; the app's KMS keys grant it administration in their own key policy, so no
+tag the role can set reaches a key.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from epoch_blocks.app_boundary import APIGW_LOGS_POLICY, boundary_arn, boundary_statements
 from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_settings import Settings
 from handlers import contract
@@ -45,11 +54,73 @@ SERVICE_LINKED_ROLE_SERVICES = (
 
 
 def subjects(settings: Settings) -> list[str]:
-    """The OIDC `sub` claims allowed to assume the role."""
+    """The OIDC `sub` claims allowed to assume the role: jobs in the GitHub environment
+    only (its required reviewers and deployment-branch rule gate every deploy)."""
     repo, deploy = settings.deploy.github_repository, settings.deploy
+    return [f"repo:{repo}:environment:{deploy.environment}"]
+
+
+def escalation_denials(
+    settings: Settings, account: str, state_key_arn: str, own_arns: tuple[str, ...]
+) -> list[Statement]:
+    """Explicit denies: what no other statement, present or future, may open up."""
+    names = settings.names
     return [
-        f"repo:{repo}:ref:refs/heads/{deploy.branch}",
-        f"repo:{repo}:environment:{deploy.environment}",
+        # The role may never change its own trust or permissions.
+        Statement(
+            sid="DenySelfChange",
+            effect="Deny",
+            actions=(
+                "iam:AttachRolePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:DeleteRole",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+                "iam:SetDefaultPolicyVersion",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+            ),
+            resources=(*own_arns, boundary_arn(names, account)),
+        ),
+        # No role in the account loses its boundary, and no trust policy is rewritten:
+        # IAM has no condition key on a trust policy's content, and the root stack's
+        # trust policies never change (a change is a new role, made with CreateRole).
+        Statement(
+            sid="DenyBoundaryRemovalAndTrustRewrite",
+            effect="Deny",
+            actions=("iam:DeleteRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy"),
+            resources=(f"arn:aws:iam::{account}:role/*",),
+        ),
+        # The bootstrap stack's key: use only (state), never administration.
+        Statement(
+            sid="DenyStateKeyAdministration",
+            effect="Deny",
+            actions=(
+                "kms:CancelKeyDeletion",
+                "kms:CreateAlias",
+                "kms:CreateGrant",
+                "kms:DeleteAlias",
+                "kms:DisableKey",
+                "kms:DisableKeyRotation",
+                "kms:EnableKey",
+                "kms:PutKeyPolicy",
+                "kms:ReplicateKey",
+                "kms:RetireGrant",
+                "kms:RevokeGrant",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateAlias",
+                "kms:UpdateKeyDescription",
+                "kms:UpdatePrimaryRegion",
+            ),
+            resources=(state_key_arn,),
+        ),
     ]
 
 
@@ -63,22 +134,26 @@ def deploy_statements(
     app = names.app
     tagged = (Condition("StringEquals", "aws:ResourceTag/app", (app,)),)
     request_tagged = (Condition("StringEquals", "aws:RequestTag/app", (app,)),)
+    bounded = (
+        Condition("StringEquals", "iam:PermissionsBoundary", (boundary_arn(names, account),)),
+    )
 
-    def arns(pattern: str) -> tuple[str, ...]:
+    def arns(*patterns: str) -> tuple[str, ...]:
         # Any region: one ARN per resource pattern keeps each policy under IAM's
         # 6,144-character limit at any region count; the names stay the app's own.
-        return (pattern.format(region="*", account=account, app=app),)
+        return tuple(p.format(region="*", account=account, app=app) for p in patterns)
 
+    # Exact names, or a prefix followed by a fixed part: `<app>-*` would also match a
+    # second deployment named `<app>-staging`.
+    functions = tuple(names.function(f) for f in contract.FUNCTION_HANDLERS)
     table = f"arn:aws:dynamodb:{{region}}:{{account}}:table/{names.table}"
     bucket = f"arn:aws:s3:::{names.state_bucket}"
     role_arns = tuple(
-        f"arn:aws:iam::{account}:role/{name}"
-        for name in (
-            *(names.function(f) for f in contract.FUNCTION_HANDLERS),
-            names.apigateway_logs_role,
-        )
+        f"arn:aws:iam::{account}:role/{name}" for name in (*functions, names.apigateway_logs_role)
     )
+    logs_role_arn = f"arn:aws:iam::{account}:role/{names.apigateway_logs_role}"
     api_domain = names.api_domain
+    restapis = "arn:aws:apigateway:{region}::/restapis"
     return {
         # Terraform state, the data key, the global table.
         "state-data": [
@@ -107,42 +182,21 @@ def deploy_statements(
                 resources=(state_key_arn,),
             ),
             # --- KMS: the multi-region data key, its replicas and alias -------------
-            # CreateKey has no resource-level permission ("*" only); it must carry the app tag.
+            # CreateKey has no resource-level permission ("*" only); it must carry the
+            # app tag. Everything else on the app's keys is granted by their own key
+            # policy (epoch_blocks/encryption_policy.py), not here: a tag grants nothing.
             Statement(
                 sid="KmsCreateTaggedKey",
                 actions=("kms:CreateKey",),
                 resources=("*",),
                 conditions=request_tagged,
             ),
+            # CreateKey with tags needs TagResource in an identity policy.
             Statement(
                 sid="KmsTagOnCreate",
                 actions=("kms:TagResource",),
                 resources=arns("arn:aws:kms:{region}:{account}:key/*"),
                 conditions=request_tagged,
-            ),
-            Statement(
-                sid="KmsManageAppKeys",
-                actions=(
-                    "kms:CreateAlias",
-                    "kms:CreateGrant",
-                    "kms:Decrypt",
-                    "kms:DeleteAlias",
-                    "kms:DescribeKey",
-                    "kms:EnableKeyRotation",
-                    "kms:Encrypt",
-                    "kms:GenerateDataKey",
-                    "kms:GetKeyPolicy",
-                    "kms:GetKeyRotationStatus",
-                    "kms:ListResourceTags",
-                    "kms:PutKeyPolicy",
-                    "kms:ReplicateKey",
-                    "kms:ScheduleKeyDeletion",
-                    "kms:UntagResource",
-                    "kms:UpdateAlias",
-                    "kms:UpdateKeyDescription",
-                ),
-                resources=arns("arn:aws:kms:{region}:{account}:key/*"),
-                conditions=tagged,
             ),
             Statement(
                 sid="KmsAppAliases",
@@ -176,21 +230,37 @@ def deploy_statements(
                     "dynamodb:UpdateItem",
                     "dynamodb:UpdateTable",
                 ),
-                resources=arns(table) + arns(f"{table}/index/*"),
+                resources=arns(table, f"{table}/index/*"),
             ),
-            # Application Auto Scaling has no resource-level permissions for these.
+            # Scalable target ids are random: any target, of DynamoDB only.
             Statement(
                 sid="TableAutoscaling",
                 actions=(
                     "application-autoscaling:DeleteScalingPolicy",
                     "application-autoscaling:DeregisterScalableTarget",
-                    "application-autoscaling:DescribeScalableTargets",
-                    "application-autoscaling:DescribeScalingPolicies",
                     "application-autoscaling:ListTagsForResource",
                     "application-autoscaling:PutScalingPolicy",
                     "application-autoscaling:RegisterScalableTarget",
                     "application-autoscaling:TagResource",
                     "application-autoscaling:UntagResource",
+                ),
+                resources=arns(
+                    "arn:aws:application-autoscaling:{region}:{account}:scalable-target/*"
+                ),
+                conditions=(
+                    Condition(
+                        "StringEqualsIfExists",
+                        "application-autoscaling:service-namespace",
+                        ("dynamodb",),
+                    ),
+                ),
+            ),
+            # The Describe calls have no resource-level permissions.
+            Statement(
+                sid="DescribeAutoscaling",
+                actions=(
+                    "application-autoscaling:DescribeScalableTargets",
+                    "application-autoscaling:DescribeScalingPolicies",
                 ),
                 resources=("*",),
             ),
@@ -199,25 +269,42 @@ def deploy_statements(
         "compute": [
             # --- IAM: the functions' roles and API Gateway's logging role (exact names) ---
             Statement(
-                sid="AppRoles",
+                sid="ReadAppRoles",
                 actions=(
-                    "iam:AttachRolePolicy",
-                    "iam:CreateRole",
-                    "iam:DeleteRole",
-                    "iam:DeleteRolePolicy",
-                    "iam:DetachRolePolicy",
                     "iam:GetRole",
                     "iam:GetRolePolicy",
                     "iam:ListAttachedRolePolicies",
                     "iam:ListInstanceProfilesForRole",
                     "iam:ListRolePolicies",
-                    "iam:PutRolePolicy",
                     "iam:TagRole",
                     "iam:UntagRole",
-                    "iam:UpdateAssumeRolePolicy",
+                ),
+                resources=role_arns,
+            ),
+            # Every change to an app role only while it carries (or is given) the
+            # boundary, which caps it whatever its own policies say.
+            Statement(
+                sid="BoundedAppRoles",
+                actions=(
+                    "iam:CreateRole",
+                    "iam:DeleteRole",
+                    "iam:DeleteRolePolicy",
+                    "iam:PutRolePermissionsBoundary",
+                    "iam:PutRolePolicy",
                     "iam:UpdateRole",
                 ),
                 resources=role_arns,
+                conditions=bounded,
+            ),
+            # The one managed policy the stack attaches, to the one role it goes on.
+            Statement(
+                sid="AttachLoggingPolicy",
+                actions=("iam:AttachRolePolicy", "iam:DetachRolePolicy"),
+                resources=(logs_role_arn,),
+                conditions=(
+                    *bounded,
+                    Condition("ArnEquals", "iam:PolicyARN", (APIGW_LOGS_POLICY,)),
+                ),
             ),
             Statement(
                 sid="PassAppRoles",
@@ -267,8 +354,10 @@ def deploy_statements(
                     "lambda:UpdateFunctionCode",
                     "lambda:UpdateFunctionConfiguration",
                 ),
-                resources=arns("arn:aws:lambda:{region}:{account}:function:{app}-*")
-                + arns("arn:aws:lambda:{region}:{account}:function:{app}-*:*"),
+                resources=arns(
+                    *(f"arn:aws:lambda:{{region}}:{{account}}:function:{f}" for f in functions),
+                    *(f"arn:aws:lambda:{{region}}:{{account}}:function:{f}:*" for f in functions),
+                ),
             ),
             # --- CloudWatch Logs: function, access, execution and WAF log groups -------
             Statement(
@@ -285,10 +374,15 @@ def deploy_statements(
                     "logs:TagResource",
                     "logs:UntagResource",
                 ),
-                resources=arns("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{app}-*")
-                + arns("arn:aws:logs:{region}:{account}:log-group:/aws/apigateway/{app}-*")
-                + arns("arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*")
-                + arns("arn:aws:logs:{region}:{account}:log-group:aws-waf-logs-{app}-*"),
+                resources=arns(
+                    *(
+                        f"arn:aws:logs:{{region}}:{{account}}:log-group:{names.log_group(f)}"
+                        for f in contract.FUNCTION_HANDLERS
+                    ),
+                    f"arn:aws:logs:{{region}}:{{account}}:log-group:/aws/apigateway/{names.api}/*",
+                    "arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*",
+                    f"arn:aws:logs:{{region}}:{{account}}:log-group:aws-waf-logs-{names.api}",
+                ),
             ),
             Statement(
                 sid="DescribeLogGroups",
@@ -309,9 +403,31 @@ def deploy_statements(
                 ),
                 resources=("*",),
             ),
-            # --- API Gateway: REST APIs (ids are random), custom domains, account setting ---
+            # --- API Gateway: the app's REST APIs by their app tag (ids are random) ----
             Statement(
-                sid="ApiGateway",
+                sid="CreateApi",
+                actions=("apigateway:POST",),
+                resources=arns(restapis),
+                conditions=request_tagged,
+            ),
+            Statement(sid="ListApis", actions=("apigateway:GET",), resources=arns(restapis)),
+            # API Gateway authorizes a REST API's child resources (stages, deployments,
+            # methods, tags) by the tags of the REST API they belong to.
+            Statement(
+                sid="AppApis",
+                actions=(
+                    "apigateway:DELETE",
+                    "apigateway:GET",
+                    "apigateway:PATCH",
+                    "apigateway:POST",
+                    "apigateway:PUT",
+                    "apigateway:SetWebACL",
+                ),
+                resources=arns(f"{restapis}/*", "arn:aws:apigateway:{region}::/tags/*"),
+                conditions=tagged,
+            ),
+            Statement(
+                sid="ApiDomainAndAccount",
                 actions=(
                     "apigateway:DELETE",
                     "apigateway:GET",
@@ -319,30 +435,31 @@ def deploy_statements(
                     "apigateway:POST",
                     "apigateway:PUT",
                 ),
-                resources=arns("arn:aws:apigateway:{region}::/restapis")
-                + arns("arn:aws:apigateway:{region}::/restapis/*")
-                + arns(f"arn:aws:apigateway:{{region}}::/domainnames/{api_domain}")
-                + arns(f"arn:aws:apigateway:{{region}}::/domainnames/{api_domain}/*")
-                + arns("arn:aws:apigateway:{region}::/domainnames")
-                + arns("arn:aws:apigateway:{region}::/account")
-                + arns("arn:aws:apigateway:{region}::/tags/*"),
-            ),
-            Statement(
-                sid="WafOnStages",
-                actions=("apigateway:SetWebACL",),
-                resources=arns("arn:aws:apigateway:{region}::/restapis/*/stages/*"),
+                resources=arns(
+                    f"arn:aws:apigateway:{{region}}::/domainnames/{api_domain}",
+                    f"arn:aws:apigateway:{{region}}::/domainnames/{api_domain}/*",
+                    "arn:aws:apigateway:{region}::/domainnames",
+                    "arn:aws:apigateway:{region}::/account",
+                ),
             ),
             # --- ACM: one certificate per region for api.<domain> ------------------------
-            # RequestCertificate accepts only "*"; it must carry the app tag.
+            # RequestCertificate accepts only "*": it must name api.<domain> alone and
+            # carry the app tag.
             Statement(
                 sid="RequestCertificate",
-                actions=("acm:AddTagsToCertificate", "acm:RequestCertificate"),
+                actions=("acm:RequestCertificate",),
                 resources=("*",),
-                conditions=request_tagged,
+                conditions=(
+                    *request_tagged,
+                    Condition("ForAllValues:StringEquals", "acm:DomainNames", (api_domain,)),
+                ),
             ),
+            # Only certificates that already carry the app tag: the role cannot tag
+            # another certificate into its scope.
             Statement(
                 sid="Certificates",
                 actions=(
+                    "acm:AddTagsToCertificate",
                     "acm:DeleteCertificate",
                     "acm:DescribeCertificate",
                     "acm:ListTagsForCertificate",
@@ -372,9 +489,11 @@ def deploy_statements(
                     "wafv2:UntagResource",
                     "wafv2:UpdateWebACL",
                 ),
-                resources=arns("arn:aws:wafv2:{region}:{account}:regional/webacl/{app}-*/*")
-                + arns("arn:aws:wafv2:{region}:{account}:regional/managedruleset/*/*")
-                + arns("arn:aws:apigateway:{region}::/restapis/*/stages/*"),
+                resources=arns(
+                    f"arn:aws:wafv2:{{region}}:{{account}}:regional/webacl/{names.api}/*",
+                    "arn:aws:wafv2:{region}:{account}:regional/managedruleset/*/*",
+                    "arn:aws:apigateway:{region}::/restapis/*/stages/*",
+                ),
             ),
             # --- SNS: alarm topics and their e-mail subscriptions -------------------------
             Statement(
@@ -392,9 +511,12 @@ def deploy_statements(
                     "sns:Unsubscribe",
                     "sns:UntagResource",
                 ),
-                resources=arns("arn:aws:sns:{region}:{account}:{app}-*"),
+                resources=arns(
+                    f"arn:aws:sns:{{region}}:{{account}}:{names.alarm_topic}",
+                    f"arn:aws:sns:{{region}}:{{account}}:{names.alarm_topic}-route53",
+                ),
             ),
-            # --- CloudWatch: alarms and dashboards ----------------------------------------
+            # --- CloudWatch: alarms and dashboards, named <app>-<region>... ---------------
             Statement(
                 sid="Alarms",
                 actions=(
@@ -405,7 +527,11 @@ def deploy_statements(
                     "cloudwatch:TagResource",
                     "cloudwatch:UntagResource",
                 ),
-                resources=arns("arn:aws:cloudwatch:{region}:{account}:alarm:{app}-*"),
+                # Any ARN region: us-east-1 holds every region's health-check alarm.
+                resources=tuple(
+                    f"arn:aws:cloudwatch:*:{account}:alarm:{app}-{region}-*"
+                    for region in settings.regions
+                ),
             ),
             Statement(
                 sid="Dashboards",
@@ -414,7 +540,29 @@ def deploy_statements(
                     "cloudwatch:GetDashboard",
                     "cloudwatch:PutDashboard",
                 ),
-                resources=(f"arn:aws:cloudwatch::{account}:dashboard/{app}-*",),
+                resources=tuple(
+                    f"arn:aws:cloudwatch::{account}:dashboard/{names.dashboard_prefix}-{region}"
+                    for region in settings.regions
+                ),
+            ),
+            # --- X-Ray: the health function's sampling rule per region --------------------
+            Statement(
+                sid="SamplingRules",
+                actions=(
+                    "xray:CreateSamplingRule",
+                    "xray:DeleteSamplingRule",
+                    "xray:ListTagsForResource",
+                    "xray:TagResource",
+                    "xray:UntagResource",
+                    "xray:UpdateSamplingRule",
+                ),
+                resources=arns(
+                    f"arn:aws:xray:{{region}}:{{account}}:sampling-rule/{names.function('health')}"
+                ),
+            ),
+            # GetSamplingRules has no resource-level permission.
+            Statement(
+                sid="ReadSamplingRules", actions=("xray:GetSamplingRules",), resources=("*",)
             ),
             # --- Route 53: api.<domain> records in the one hosted zone --------------------
             Statement(
@@ -443,10 +591,15 @@ def deploy_statements(
                 actions=("route53:GetChange",),
                 resources=("arn:aws:route53:::change/*",),
             ),
-            # Health checks and traffic policies: Create* accept only "*"; ids are random.
+            # Health checks and traffic policies: Create* and List* accept only "*";
+            # ids are random and Route 53 authorizes no tag.
             Statement(
                 sid="CreateHealthChecksAndPolicies",
-                actions=("route53:CreateHealthCheck", "route53:CreateTrafficPolicy"),
+                actions=(
+                    "route53:CreateHealthCheck",
+                    "route53:CreateTrafficPolicy",
+                    "route53:ListTrafficPolicies",
+                ),
                 resources=("*",),
             ),
             Statement(
@@ -470,6 +623,7 @@ def deploy_statements(
                     "route53:DeleteTrafficPolicyInstance",
                     "route53:GetTrafficPolicy",
                     "route53:GetTrafficPolicyInstance",
+                    "route53:ListTrafficPolicyVersions",
                     "route53:UpdateTrafficPolicyComment",
                     "route53:UpdateTrafficPolicyInstance",
                 ),
@@ -500,7 +654,7 @@ class DeployRole(Construct):
             self,
             "trust",
             [
-                # GitHub's token for this repository's branch or environment, for STS.
+                # GitHub's token for a job in this repository's environment, for STS.
                 Statement(
                     sid="GitHubActions",
                     actions=("sts:AssumeRoleWithWebIdentity",),
@@ -524,29 +678,8 @@ class DeployRole(Construct):
             max_session_duration=MAX_SESSION_SECONDS,
         )
         parts = deploy_statements(settings, account, state_key_arn)
-        # The role may never change its own trust or permissions.
-        parts["state-data"].append(
-            Statement(
-                sid="DenySelfChange",
-                effect="Deny",
-                actions=(
-                    "iam:AttachRolePolicy",
-                    "iam:CreatePolicyVersion",
-                    "iam:DeleteRole",
-                    "iam:DeleteRolePolicy",
-                    "iam:DetachRolePolicy",
-                    "iam:PutRolePermissionsBoundary",
-                    "iam:PutRolePolicy",
-                    "iam:SetDefaultPolicyVersion",
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:UpdateRole",
-                ),
-                resources=(
-                    self.role.arn,
-                    f"arn:aws:iam::{account}:policy/{settings.names.deploy_role}-*",
-                ),
-            )
-        )
+        own_arns = (self.role.arn, f"arn:aws:iam::{account}:policy/{settings.names.deploy_role}-*")
+        parts["state-data"].extend(escalation_denials(settings, account, state_key_arn, own_arns))
         for part, statements in parts.items():
             policy_id = part.replace("-", "_")
             managed = IamPolicy(
@@ -559,3 +692,14 @@ class DeployRole(Construct):
             IamRolePolicyAttachment(
                 self, f"{policy_id}_attachment", role=self.role.name, policy_arn=managed.arn
             )
+        # The root stack's roles carry this boundary; only this admin-applied stack
+        # can change it (the deploy role is denied every change to it).
+        IamPolicy(
+            self,
+            "app_boundary",
+            name=settings.names.app_boundary,
+            description=f"{settings.names.app}: permissions boundary of the root stack's roles",
+            policy=policy_document(
+                self, "app_boundary_policy", boundary_statements(settings.names, account)
+            ).json,
+        )

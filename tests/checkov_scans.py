@@ -1,7 +1,7 @@
 """checkov scans for the test gates, all from one process that imports checkov once.
 
 Why: a `checkov` process spends about 2 s of CPU importing checkov before it
-scans anything, and the session's gates run five scans (tests/infra/test_checkov.py,
+scans anything, and the session's gates run four scans (tests/infra/test_checkov.py,
 tests/test_workflows.py). Here one server process (`python -m tests.checkov_scans`,
 started on the first scan) imports checkov once and forks a child for each scan.
 The child starts from the state right after the import, as a new `checkov`

@@ -18,6 +18,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 
 from epoch_settings import SettingsError, load_settings
 from remote_state.stack import STACK_NAME as STATE
+from tests.iam.render import iam_policy
 from tests.infra.conftest import Synthesized
 
 # IAM's limit for one managed policy, whitespace excluded.
@@ -54,10 +55,18 @@ def test_the_provider_and_role_exist(deploy_app: Synthesized) -> None:
     assert "deploy_role_arn" in deploy_app.stack(STATE)["output"]
     policies = deploy_app.resources(STATE, IamPolicy.TF_RESOURCE_TYPE)
     attachments = deploy_app.resources(STATE, IamRolePolicyAttachment.TF_RESOURCE_TYPE)
-    assert len(policies) == len(attachments) == 3
+    assert sorted(p["name"] for p in policies.values()) == [
+        "epoch-register-app-boundary",
+        "epoch-register-deploy-compute",
+        "epoch-register-deploy-edge",
+        "epoch-register-deploy-state-data",
+    ]
+    # The boundary is for the root stack's roles, never attached to the deploy role.
+    assert len(attachments) == 3
+    assert "app_boundary" not in json.dumps(attachments)
 
 
-def test_only_the_repository_branch_or_environment_can_assume_it(
+def test_only_the_repository_environment_can_assume_it(
     deploy_app: Synthesized,
 ) -> None:
     ((_, trust),) = documents(deploy_app, "deploy_trust").items()
@@ -69,8 +78,8 @@ def test_only_the_repository_branch_or_environment_can_assume_it(
     conditions = {(c["test"], c["variable"]): c["values"] for c in statement["condition"]}
     assert conditions == {
         ("StringEquals", "token.actions.githubusercontent.com:aud"): ["sts.amazonaws.com"],
+        # Not the branch: a job on main outside the environment has no reviewer.
         ("StringEquals", "token.actions.githubusercontent.com:sub"): [
-            "repo:example-org/epoch-register:ref:refs/heads/main",
             "repo:example-org/epoch-register:environment:production",
         ],
     }
@@ -93,11 +102,16 @@ def test_every_statement_has_a_sid_and_no_action_wildcard(deploy_app: Synthesize
 
 def test_names_are_scoped_to_the_app(deploy_app: Synthesized) -> None:
     allowed = {s["sid"]: s for s in access_statements(deploy_app) if s["effect"] == "Allow"}
+    account = "${data.aws_caller_identity.account.account_id}"
     assert allowed["Functions"]["resources"] == [
-        "arn:aws:lambda:*:${data.aws_caller_identity.account.account_id}:function:epoch-register-*",
-        "arn:aws:lambda:*:${data.aws_caller_identity.account.account_id}:function:epoch-register-*:*",
+        f"arn:aws:lambda:*:{account}:function:epoch-register-{f}{qualifier}"
+        for qualifier in ("", ":*")
+        for f in ("register", "read", "health")
     ]
-    roles = allowed["AppRoles"]["resources"]
+    # No bare `<app>-*`: it would match a second deployment named `<app>-staging`.
+    resources = [r for s in allowed.values() for r in s.get("resources", [])]
+    assert not [r for r in resources if r.endswith("epoch-register-*")]
+    roles = allowed["BoundedAppRoles"]["resources"]
     assert sorted(r.rsplit("/", 1)[1] for r in roles) == [
         "epoch-register-apigateway-logs",
         "epoch-register-health",
@@ -113,36 +127,22 @@ def test_names_are_scoped_to_the_app(deploy_app: Synthesized) -> None:
         "arn:aws:route53:::hostedzone/Z0123456789EXAMPLE0AB"
     ]
     deny = [s for s in access_statements(deploy_app) if s["effect"] == "Deny"]
-    assert [s["sid"] for s in deny] == ["DenySelfChange"]
+    assert [s["sid"] for s in deny] == [
+        "DenySelfChange",
+        "DenyBoundaryRemovalAndTrustRewrite",
+        "DenyStateKeyAdministration",
+    ]
 
 
-def as_iam_json(doc: dict[str, Any]) -> str:
-    """A policy document rendered as IAM stores it (whitespace excluded), with an
-    account id and a key ARN in place of the references."""
-    statements = []
-    for s in doc["statement"]:
-        statement: dict[str, Any] = {
-            "Sid": s["sid"],
-            "Effect": s["effect"],
-            "Action": s["actions"],
-            "Resource": s["resources"],
-        }
-        conditions: dict[str, dict[str, list[str]]] = {}
-        for c in s.get("condition", []):
-            conditions.setdefault(c["test"], {})[c["variable"]] = c["values"]
-        if conditions:
-            statement["Condition"] = conditions
-        statements.append(statement)
-    text = json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
-    return text.replace("${data.aws_caller_identity.account.account_id}", "123456789012").replace(
-        "${aws_kms_key.state_key.arn}",
-        "arn:aws:kms:us-east-1:123456789012:key/12345678-1234-1234-1234-123456789012",
-    )
+def as_iam_json(app: Synthesized, doc: dict[str, Any]) -> str:
+    """A policy document rendered as IAM stores it (whitespace excluded)."""
+    names = {"deploy_role": app.settings.names.deploy_role, "state_bucket": "b"}
+    return json.dumps(iam_policy(doc, names), separators=(",", ":"))
 
 
 def test_each_policy_fits_iams_size_limit(deploy_app: Synthesized) -> None:
     sizes = {
-        name: len(as_iam_json(doc))
+        name: len(as_iam_json(deploy_app, doc))
         for name, doc in documents(deploy_app, "deploy_").items()
         if "_access" in name
     }
@@ -200,15 +200,8 @@ def test_an_existing_oidc_provider_is_read_not_created(
 def test_the_bootstrap_stack_leaves_its_resources_without_the_app_tag(
     deploy_app: Synthesized,
 ) -> None:
-    # The deploy role may manage, even schedule the deletion of, any KMS key tagged
-    # app = <app_name> (the root stack's keys): the state key must not carry that tag.
-    statements = [
-        s
-        for doc in documents(deploy_app, "deploy_").values()
-        for s in doc.get("statement", [])
-        if any(c["variable"] == "aws:ResourceTag/app" for c in s.get("condition", []))
-    ]
-    assert any("kms:ScheduleKeyDeletion" in s["actions"] for s in statements)
+    # The deploy role reaches API Gateway and ACM resources through the app tag
+    # (KMS keys only through their own key policy): no bootstrap resource carries it.
     stack = deploy_app.stack(STATE)
     for provider in stack["provider"]["aws"]:
         for default_tags in provider.get("default_tags", []):

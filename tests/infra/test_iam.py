@@ -22,9 +22,10 @@ STAR_RESOURCE_ALLOWED_ACTIONS |= {
     "kms:CreateKey",
     "kms:ListAliases",
     "acm:RequestCertificate",
-    "acm:AddTagsToCertificate",  # with RequestCertificate: tags on the new certificate
     "route53:CreateHealthCheck",
     "route53:CreateTrafficPolicy",
+    "route53:ListTrafficPolicies",
+    "xray:GetSamplingRules",
     "logs:CreateLogDelivery",
     "logs:DeleteLogDelivery",
     "logs:DescribeResourcePolicies",
@@ -32,15 +33,8 @@ STAR_RESOURCE_ALLOWED_ACTIONS |= {
     "logs:ListLogDeliveries",
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
-    "application-autoscaling:DeleteScalingPolicy",
-    "application-autoscaling:DeregisterScalableTarget",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
-    "application-autoscaling:ListTagsForResource",
-    "application-autoscaling:PutScalingPolicy",
-    "application-autoscaling:RegisterScalableTarget",
-    "application-autoscaling:TagResource",
-    "application-autoscaling:UntagResource",
 }
 
 
