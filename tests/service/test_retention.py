@@ -36,9 +36,7 @@ def now_ms() -> int:
 
 def put_aged(service: Service, age_ms: int, item_id: str | None = None) -> store.Registration:
     """A registration written `age_ms` ago under this retention, straight into the table."""
-    registration = store.Registration(
-        item_id or uuid.uuid4().hex, now_ms() - age_ms, REGION
-    )
+    registration = store.Registration(item_id or uuid.uuid4().hex, now_ms() - age_ms, REGION)
     service.admin.put_item(
         TableName=service.settings.table_name,
         Item=store.to_item(registration, service.settings.list_shards, DAYS),
