@@ -184,9 +184,7 @@ def put_new(
     return existing
 
 
-def get(
-    client: Any, table: str, item_id: str, cutoff_ms: int | None = None
-) -> Registration | None:
+def get(client: Any, table: str, item_id: str, cutoff_ms: int | None = None) -> Registration | None:
     """One consistent GetItem by id; an item expired at `cutoff_ms` counts as absent."""
     with _sdk_errors("GetItem"):
         result = client.get_item(
