@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTableGlobalSecondaryIndex,
     DynamodbTablePointInTimeRecovery,
     DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
 )
 from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
 from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -105,6 +106,13 @@ class GlobalTable(Construct):
                 enabled=True, kms_key_arn=key_arns[primary_region]
             ),
             deletion_protection_enabled=table_settings.deletion_protection_enabled,
+            # Set on the table alone: global tables (2019.11.21) replicate TTL deletes
+            # to every replica, and each replica's index drops them with its item.
+            ttl=(
+                DynamodbTableTtl(attribute_name=contract.TTL_ATTRIBUTE, enabled=True)
+                if table_settings.retention_days > 0
+                else None
+            ),
             lifecycle=TerraformResourceLifecycle(ignore_changes=_ignored_changes(provisioned)),
             **capacity,
         )

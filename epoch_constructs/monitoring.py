@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cdktf_cdktf_provider_aws.budgets_budget import (
+    BudgetsBudget,
+    BudgetsBudgetNotification,
+)
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
+    CloudwatchLogMetricFilter,
+    CloudwatchLogMetricFilterMetricTransformation,
+)
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
@@ -23,6 +31,15 @@ EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
 
 API_5XX_RATE_THRESHOLD = 0.05  # share of requests (5XXError's Average is the error ratio)
+# 4XXError counts every 4XX API Gateway answers, 429s of its throttling included, and
+# client mistakes; a quarter of all requests for 3 minutes is a flood or a broken client.
+API_4XX_RATE_THRESHOLD = 0.25
+# 429s per minute: API Gateway publishes no 429 metric of its own, so a metric filter
+# on the stage's access log (status 429) counts them: stage, route and account throttling.
+API_THROTTLED_THRESHOLD = 60
+THROTTLED_METRIC = "Throttled429"
+# Requests WAF blocked per minute, every rule together (the ACL's `ALL` metric).
+WAF_BLOCKED_THRESHOLD = 100
 API_P99_LATENCY_THRESHOLD_MS = 2000
 FUNCTION_ERRORS_THRESHOLD = 1
 FUNCTION_THROTTLES_THRESHOLD = 1
@@ -85,7 +102,7 @@ def _alarm(
         alarm_description=description,
         namespace=namespace,
         metric_name=metric,
-        dimensions=dict(dimensions),
+        dimensions=dict(dimensions) or None,
         statistic=statistic,
         extended_statistic=extended_statistic,
         period=PERIOD_SECONDS,
@@ -235,6 +252,8 @@ class RegionMonitoring(Construct):
         api_name: str,
         stage_name: str,
         table_name: str,
+        access_log_group: str,
+        web_acl_metric: str,
     ) -> None:
         super().__init__(scope, id_)
         names = settings.names
@@ -288,6 +307,77 @@ class RegionMonitoring(Construct):
             extended_statistic="p99",
             comparison="GreaterThanThreshold",
             threshold=API_P99_LATENCY_THRESHOLD_MS,
+        )
+        _alarm(
+            self,
+            "api_4xx_rate",
+            provider=provider,
+            topic=self.topic,
+            name=f"{prefix}-api-4xx-rate",
+            description=(
+                f"More than {API_4XX_RATE_THRESHOLD:.0%} of {api_name} requests in {region} "
+                "get a 4XX (client errors and API Gateway's 429 throttling). Read the access "
+                "log's status and ip fields: one client's flood, a scan, or a broken release "
+                "of a client."
+            ),
+            namespace="AWS/ApiGateway",
+            metric="4XXError",
+            dimensions=api_dimensions,
+            statistic="Average",
+            comparison="GreaterThanThreshold",
+            threshold=API_4XX_RATE_THRESHOLD,
+        )
+        CloudwatchLogMetricFilter(
+            self,
+            "throttled_filter",
+            provider=provider,
+            name=f"{names.app}-api-429",
+            log_group_name=access_log_group,
+            pattern='{ $.status = "429" }',
+            metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
+                name=THROTTLED_METRIC,
+                namespace=names.metrics_namespace,
+                value="1",
+                unit="Count",
+            ),
+        )
+        _alarm(
+            self,
+            "api_throttled",
+            provider=provider,
+            topic=self.topic,
+            name=f"{prefix}-api-429",
+            description=(
+                f"API Gateway answers {API_THROTTLED_THRESHOLD} or more requests a minute "
+                f"with 429 in {region} (stage or route throttling, or the account's limit). "
+                "If one client causes it, WAF's per-IP limits come next; if every client "
+                "does, raise api.throttle_rate_limit / register_throttle_rate_limit."
+            ),
+            namespace=names.metrics_namespace,
+            metric=THROTTLED_METRIC,
+            dimensions={},
+            statistic="Sum",
+            comparison="GreaterThanOrEqualToThreshold",
+            threshold=API_THROTTLED_THRESHOLD,
+        )
+        _alarm(
+            self,
+            "waf_blocked",
+            provider=provider,
+            topic=self.topic,
+            name=f"{prefix}-waf-blocked",
+            description=(
+                f"WAF blocks {WAF_BLOCKED_THRESHOLD} or more requests a minute in {region}. "
+                "The AWS/WAFV2 BlockedRequests metric per rule (and the aws-waf-logs- log "
+                "group) says which rule: a per-IP rate limit, the IP reputation list, the "
+                "body size or a managed rule."
+            ),
+            namespace="AWS/WAFV2",
+            metric="BlockedRequests",
+            dimensions={"WebACL": web_acl_metric, "Region": region, "Rule": "ALL"},
+            statistic="Sum",
+            comparison="GreaterThanOrEqualToThreshold",
+            threshold=WAF_BLOCKED_THRESHOLD,
         )
         for logical in sorted(function_names):
             function_name = function_names[logical]
@@ -430,3 +520,41 @@ class HealthCheckAlarms(Construct):
                 # A check that stops reporting is no evidence that the region is healthy.
                 treat_missing_data="breaching",
             )
+
+
+class MonthlyBudget(Construct):
+    """Owns the account's AWS Budgets monthly cost budget (global: created once)."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, provider: AwsProvider, settings: Settings
+    ) -> None:
+        super().__init__(scope, id_)
+        budget = settings.budget
+        email = settings.alarm_email
+        # Without an e-mail the budget still tracks the month in the console: AWS
+        # Budgets needs a subscriber for every notification.
+        notifications = (
+            [
+                BudgetsBudgetNotification(
+                    comparison_operator="GREATER_THAN",
+                    notification_type="ACTUAL",
+                    threshold=percentage,
+                    threshold_type="PERCENTAGE",
+                    subscriber_email_addresses=[email],
+                )
+                for percentage in budget.alert_percentages
+            ]
+            if email is not None
+            else None
+        )
+        self.budget = BudgetsBudget(
+            self,
+            "budget",
+            provider=provider,
+            name=settings.names.budget,
+            budget_type="COST",
+            time_unit="MONTHLY",
+            limit_amount=f"{budget.monthly_usd:.2f}",
+            limit_unit="USD",
+            notification=notifications,
+        )

@@ -12,7 +12,7 @@ from epoch_constructs.encryption import MultiRegionKey
 from epoch_constructs.global_table import GlobalTable
 from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
-from epoch_constructs.monitoring import HealthCheckAlarms
+from epoch_constructs.monitoring import HealthCheckAlarms, MonthlyBudget
 from epoch_constructs.providers import region_id, regional_providers
 from epoch_constructs.region_frontend import FrontendProps, RegionFrontend
 from epoch_constructs.routing import RegionEndpoint, Routing
@@ -121,6 +121,9 @@ class EpochRegisterStack(TerraformStack):
             key_arn=key.arns[ROUTE53_METRICS_REGION],
             health_check_ids=routing.health_check_ids,
         )
+        if settings.budget.monthly_usd > 0:
+            # Budgets are global: one for the account, through the primary region.
+            MonthlyBudget(self, "budget", provider=primary, settings=settings)
 
         TerraformOutput(
             self,

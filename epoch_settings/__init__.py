@@ -9,6 +9,7 @@ from epoch_settings.loader import (
 )
 from epoch_settings.model import (
     ApiSettings,
+    BudgetSettings,
     LambdaSettings,
     Names,
     RemoteStateSettings,
@@ -21,6 +22,7 @@ __all__ = [
     "DEFAULT_SETTINGS_PATH",
     "SETTINGS_ENV_VAR",
     "ApiSettings",
+    "BudgetSettings",
     "LambdaSettings",
     "Names",
     "RemoteStateSettings",

@@ -216,6 +216,9 @@ class TableSettings(_Section):
     list_shards: Annotated[
         int, Field(ge=contract.LIST_SHARDS_DEFAULT, le=contract.LIST_SHARDS_MAX)
     ] = contract.LIST_SHARDS_DEFAULT
+    # Days a registration (and its idempotency key) is kept; 0 keeps it forever.
+    # Reads hide older ones at once; DynamoDB's TTL deletes them within days.
+    retention_days: Annotated[int, Field(ge=0, le=contract.RETENTION_DAYS_MAX)] = 0
 
     @cross_check("read_min", "read_max")
     def _read_bounds(self) -> Iterator[Problem]:
@@ -244,6 +247,9 @@ class LambdaSettings(_Section):
     account_concurrency_quota: Annotated[int, Field(ge=10, le=1000000)] = (
         LAMBDA_DEFAULT_CONCURRENCY_QUOTA
     )
+    # Reserved concurrency per function per region: a ceiling on what one function
+    # can take from the account (and on what a flood of it can cost); 0 = unreserved.
+    reserved_concurrency: Annotated[int, Field(ge=0, le=100000)] = 0
     # Lambda's own START/END/REPORT lines for the health function (every probe):
     # WARN drops them (duration stays in the Lambda metrics); the handler's lines stay.
     health_system_log_level: Literal["DEBUG", "INFO", "WARN"] = "WARN"
@@ -275,20 +281,114 @@ class LambdaSettings(_Section):
                 f"(handlers/contract.py), and a call cut off by Lambda returns no clean 503",
             )
 
+    @cross_check("reserved_concurrency", "provisioned_concurrency")
+    def _reserved_holds_the_warm_pool(self) -> Iterator[Problem]:
+        reserved, warm = self.reserved_concurrency, self.provisioned_concurrency
+        if 0 < reserved < warm:
+            yield (
+                "reserved_concurrency",
+                f"{reserved} is below lambda.provisioned_concurrency ({warm}): a function's "
+                "provisioned environments come out of its reserved concurrency; reserve at "
+                f"least {warm}, or 0 for no reservation",
+            )
+
+    @cross_check("reserved_concurrency", "account_concurrency_quota")
+    def _reservations_fit_the_account(self) -> Iterator[Problem]:
+        reserved, limit = self.reserved_concurrency, self.account_concurrency_quota
+        functions = len(contract.FUNCTION_HANDLERS)
+        available = max(limit - LAMBDA_UNRESERVED_MIN, 0)
+        if reserved and functions * reserved > available:
+            yield (
+                "reserved_concurrency",
+                f"{functions} functions x {reserved} = {functions * reserved} reserved per "
+                f"region, but an account limit of {limit} "
+                f"(lambda.account_concurrency_quota) must keep "
+                f"{LAMBDA_UNRESERVED_MIN} unreserved, leaving {available}: "
+                f"reserve at most {available // functions}, or raise "
+                "account_concurrency_quota once AWS has raised the region's quota",
+            )
+
 
 class ApiSettings(_Section):
-    """API Gateway stage throttling and the WAF per-IP rate rule."""
+    """API Gateway stage throttling and the WAF rules."""
 
+    # Every method of the stage gets this budget of its own (API Gateway applies
+    # stage throttling per method), except where a route sets its own below.
     throttle_rate_limit: Annotated[float, Field(gt=0, le=100000)] = 100.0
     throttle_burst_limit: Annotated[int, Field(ge=1, le=100000)] = 200
-    # Requests per client IP per 5 minutes before WAF blocks it.
+    # POST /EpochRegisterTime's own budget: every write is stored in every region.
+    register_throttle_rate_limit: Annotated[float, Field(gt=0, le=100000)] = 25.0
+    register_throttle_burst_limit: Annotated[int, Field(ge=1, le=100000)] = 50
+    # Requests per client IP per 5 minutes before WAF blocks it (every route).
     waf_rate_limit: Annotated[int, Field(ge=100, le=2000000000)] = 2000
+    # POST /EpochRegisterTime per client IP per 5 minutes: a lower limit of its own.
+    waf_register_rate_limit: Annotated[int, Field(ge=100, le=2000000000)] = 300
+    # Block addresses on AWS's IP reputation list (AWSManagedRulesAmazonIpReputationList).
+    waf_ip_reputation_enabled: bool = True
+    # WAF blocks a request whose body is larger: at most the handlers' own limit.
+    waf_max_body_bytes: Annotated[int, Field(ge=2, le=contract.MAX_BODY_BYTES)] = (
+        contract.MAX_BODY_BYTES
+    )
     # Per-method CloudWatch metrics, priced as custom metrics for each method that
     # gets requests (the alarms and dashboards use the free stage-level ones).
     detailed_metrics_enabled: bool = True
     # Share of GET /health requests X-Ray traces (0-1); other requests keep X-Ray's
     # default sampling (1 per second plus 5%).
     health_trace_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+    @cross_check("register_throttle_rate_limit", "throttle_rate_limit")
+    def _register_rate_within_stage(self) -> Iterator[Problem]:
+        if self.register_throttle_rate_limit > self.throttle_rate_limit:
+            yield (
+                "register_throttle_rate_limit",
+                f"{self.register_throttle_rate_limit:g} is above throttle_rate_limit "
+                f"({self.throttle_rate_limit:g}); the write route's limit is meant to be lower",
+            )
+
+    @cross_check("register_throttle_burst_limit", "throttle_burst_limit")
+    def _register_burst_within_stage(self) -> Iterator[Problem]:
+        if self.register_throttle_burst_limit > self.throttle_burst_limit:
+            yield (
+                "register_throttle_burst_limit",
+                f"{self.register_throttle_burst_limit} is above throttle_burst_limit "
+                f"({self.throttle_burst_limit}); the write route's limit is meant to be lower",
+            )
+
+    @cross_check("waf_register_rate_limit", "waf_rate_limit")
+    def _register_waf_limit_is_lower(self) -> Iterator[Problem]:
+        if self.waf_register_rate_limit > self.waf_rate_limit:
+            yield (
+                "waf_register_rate_limit",
+                f"{self.waf_register_rate_limit} is above waf_rate_limit "
+                f"({self.waf_rate_limit}), which counts POSTs too and would block first",
+            )
+
+
+PercentTuple = Annotated[
+    tuple[Annotated[int, Field(ge=1, le=1000)], ...],
+    BeforeValidator(_array_to_tuple),
+    Field(min_length=1, max_length=10),
+]
+
+
+class BudgetSettings(_Section):
+    """An AWS Budgets monthly cost budget for the account, alerting the alarm e-mail."""
+
+    # The month's budget in USD; 0 creates no budget.
+    monthly_usd: Annotated[float, Field(ge=0, le=1000000)] = 300.0
+    # Alerts when the month's actual cost passes these percentages of monthly_usd.
+    alert_percentages: PercentTuple = (80, 100)
+
+    @cross_check("alert_percentages")
+    def _distinct_percentages(self) -> Iterator[Problem]:
+        duplicates = sorted(
+            {p for p in self.alert_percentages if self.alert_percentages.count(p) > 1}
+        )
+        if duplicates:
+            yield (
+                "alert_percentages",
+                f"duplicate percentage {', '.join(map(str, duplicates))}",
+            )
 
 
 class RemoteStateSettings(_Section):
@@ -345,6 +445,7 @@ class Settings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     remote_state: RemoteStateSettings = Field(default_factory=RemoteStateSettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, regex_engine="python-re", populate_by_name=True
@@ -473,6 +574,9 @@ class Names:
         self.deploy_role = f"{app}-deploy"
         # The permissions boundary of the root stack's roles ([deploy] only).
         self.app_boundary = f"{app}-app-boundary"
+        self.budget = f"{app}-monthly"
+        # CloudWatch namespace of the metrics this stack derives from its logs.
+        self.metrics_namespace = f"{app}/api"
 
     def function(self, function: str) -> str:
         """Lambda function name (functions are regional, so the name repeats per region)."""

@@ -22,6 +22,9 @@ ENV_REGION = "AWS_REGION"
 # How many list-index partitions registrations are spread over (settings
 # `table.list_shards`; unset means 1).
 ENV_LIST_SHARDS = "LIST_SHARDS"
+# Days a registration stays visible and stored (settings `table.retention_days`;
+# unset or 0 keeps registrations forever). Set only when retention is on.
+ENV_RETENTION_DAYS = "RETENTION_DAYS"
 
 # --- Functions: logical name -> handler path inside the Lambda zip -----------
 # The zip holds the `handlers/` package at its root, so these import as-is.
@@ -123,6 +126,28 @@ LIST_INDEX_PROJECTED = ("epoch", "epoch_ms", "region")
 KEY_ATTRIBUTES: tuple[str, ...] = (HASH_KEY, LIST_INDEX_HASH_KEY, LIST_INDEX_RANGE_KEY)
 LIST_SHARDS_DEFAULT = 1
 LIST_SHARDS_MAX = 16
+
+
+# Retention: the table's TTL attribute (epoch seconds; DynamoDB deletes the item
+# within days after it) and the longest retention the settings accept.
+TTL_ATTRIBUTE = "expires_at"
+RETENTION_DAYS_MAX = 3650
+MS_PER_DAY = 86_400_000
+
+
+def parse_retention_days(raw: str) -> int:
+    """A retention in days as text (environment): ValueError unless 0-3650."""
+    if not raw.isdigit() or int(raw) > RETENTION_DAYS_MAX:
+        raise ValueError(f"must be an integer from 0 to {RETENTION_DAYS_MAX}, not {raw!r}")
+    return int(raw)
+
+
+def retention_cutoff_ms(now_ms: int, retention_days: int) -> int | None:
+    """Registrations at or before this time (ms) have expired; None without retention.
+
+    Reads hide them whatever DynamoDB's TTL has done yet: it deletes lazily, days later.
+    """
+    return now_ms - retention_days * MS_PER_DAY if retention_days > 0 else None
 
 
 def parse_list_shards(raw: str) -> int:

@@ -32,13 +32,18 @@ _NAMESPACE = uuid.UUID(contract.IDEMPOTENCY_NAMESPACE)
 
 class Deps(NamedTuple):
     """What the data routes need: a DynamoDB client, the table, this region, a clock (ms),
-    and how many list-index shards registrations are spread over."""
+    how many list-index shards registrations are spread over, and how many days they
+    are kept (0: forever)."""
 
     client: Any
     table: str
     region: str
     now_ms: Callable[[], int]
     list_shards: int = contract.LIST_SHARDS_DEFAULT
+    retention_days: int = 0
+
+    def cutoff_ms(self, now_ms: int) -> int | None:
+        return contract.retention_cutoff_ms(now_ms, self.retention_days)
 
 
 def now_ms() -> int:
@@ -108,7 +113,9 @@ def register_epoch(request: Request, deps: Deps) -> Response:
     key = idempotency_key(request)
     item_id = item_id_for_key(key) if key is not None else uuid.uuid4().hex
     registration = store.Registration(item_id, deps.now_ms(), deps.region)
-    existing = store.put_new(deps.client, deps.table, registration, deps.list_shards)
+    existing = store.put_new(
+        deps.client, deps.table, registration, deps.list_shards, deps.retention_days
+    )
     if existing is None:
         return Response(201, registration.to_json(), location(item_id))
     if key is None:
@@ -176,9 +183,12 @@ def list_epochs(request: Request, deps: Deps) -> Response:
     limit = parse_limit(request.query_value("limit"))
     cursor = request.query_value("cursor")
     start = decode_cursor(cursor) if cursor is not None else None
-    page = store.query_page(deps.client, deps.table, limit, start, deps.list_shards)
+    now = deps.now_ms()
+    page = store.query_page(
+        deps.client, deps.table, limit, start, deps.list_shards, deps.cutoff_ms(now)
+    )
     body = {
-        "now": deps.now_ms() // 1000,
+        "now": now // 1000,
         "region": deps.region,
         "items": [item.to_json() for item in page.items],
         "next": encode_cursor(page.last_key) if page.last_key is not None else None,
@@ -190,7 +200,7 @@ def get_epoch(request: Request, deps: Deps) -> Response:
     item_id = request.path_params.get("id", "")
     if not _ID.fullmatch(item_id):
         raise api.bad_request(api.INVALID_ID, "id must be 32 lowercase hexadecimal digits")
-    registration = store.get(deps.client, deps.table, item_id)
+    registration = store.get(deps.client, deps.table, item_id, deps.cutoff_ms(deps.now_ms()))
     if registration is None:
         raise api.ApiError(404, api.NOT_FOUND, "no registration with this id")
     return Response(200, registration.to_json())

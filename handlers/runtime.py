@@ -31,6 +31,7 @@ class Settings:
     endpoint_url: str | None = None
     health_cache_seconds: float = contract.HEALTH_CACHE_SECONDS
     list_shards: int = contract.LIST_SHARDS_DEFAULT
+    retention_days: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -47,6 +48,11 @@ class Settings:
             list_shards = contract.parse_list_shards(shards)
         except ValueError as exc:
             raise RuntimeError(f"{contract.ENV_LIST_SHARDS} {exc}") from None
+        retention = env.get(contract.ENV_RETENTION_DAYS, "").strip() or "0"
+        try:
+            retention_days = contract.parse_retention_days(retention)
+        except ValueError as exc:
+            raise RuntimeError(f"{contract.ENV_RETENTION_DAYS} {exc}") from None
         return cls(
             table_name=table_name,
             # The Lambda runtime always sets AWS_REGION; local mode does too.
@@ -54,6 +60,7 @@ class Settings:
             force_unhealthy=force in _TRUE,
             endpoint_url=env.get(contract.ENV_DYNAMODB_ENDPOINT) or None,
             list_shards=list_shards,
+            retention_days=retention_days,
         )
 
 
@@ -120,7 +127,14 @@ def build_routes(
                 force_unhealthy=settings.force_unhealthy,
             )
         }
-    deps = routes.Deps(client, settings.table_name, settings.region, now_ms, settings.list_shards)
+    deps = routes.Deps(
+        client,
+        settings.table_name,
+        settings.region,
+        now_ms,
+        settings.list_shards,
+        settings.retention_days,
+    )
     table: dict[str, Callable[..., api.Response]] = {
         contract.ROUTE_REGISTER.operation_id: routes.register_epoch,
         contract.ROUTE_LIST.operation_id: routes.list_epochs,

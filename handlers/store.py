@@ -48,11 +48,14 @@ class Registration(NamedTuple):
 
 
 def to_item(
-    registration: Registration, shards: int = contract.LIST_SHARDS_DEFAULT
+    registration: Registration,
+    shards: int = contract.LIST_SHARDS_DEFAULT,
+    retention_days: int = 0,
 ) -> dict[str, Any]:
-    """The table item (main table key and list index key) for a registration."""
+    """The table item (main table key and list index key) for a registration, with
+    the TTL attribute when registrations are kept `retention_days` days."""
     shard = contract.list_shard(registration.id, shards)
-    return {
+    item = {
         contract.HASH_KEY: {"S": registration.id},
         contract.LIST_INDEX_HASH_KEY: {"S": contract.list_partition(shard)},
         contract.LIST_INDEX_RANGE_KEY: {
@@ -62,6 +65,15 @@ def to_item(
         "epoch_ms": {"N": str(registration.epoch_ms)},
         "region": {"S": registration.region},
     }
+    if retention_days > 0:
+        expires = registration.epoch + retention_days * contract.MS_PER_DAY // 1000
+        item[contract.TTL_ATTRIBUTE] = {"N": str(expires)}
+    return item
+
+
+def is_expired(registration: Registration, cutoff_ms: int | None) -> bool:
+    """Whether a registration is past its retention (contract.retention_cutoff_ms)."""
+    return cutoff_ms is not None and registration.epoch_ms <= cutoff_ms
 
 
 def from_item(item: dict[str, Any]) -> Registration:
@@ -121,21 +133,36 @@ def _sdk_errors(operation: str) -> Iterator[None]:
 
 
 def put_new(
-    client: Any, table: str, registration: Registration, shards: int = contract.LIST_SHARDS_DEFAULT
+    client: Any,
+    table: str,
+    registration: Registration,
+    shards: int = contract.LIST_SHARDS_DEFAULT,
+    retention_days: int = 0,
 ) -> Registration | None:
     """Store a registration unless its id exists: one conditional PutItem.
 
     Returns None when it was stored, else the registration already stored
     under that id (from the failed condition's ALL_OLD item where DynamoDB
-    returns it, else from one consistent GetItem).
+    returns it, else from one consistent GetItem). With retention on, an
+    expired item under the id (TTL deletes lazily) counts as absent and is
+    replaced: an idempotency key expires with its registration.
     """
+    condition = "attribute_not_exists(#pk)"
+    names = {"#pk": contract.HASH_KEY}
+    values: dict[str, Any] = {}
+    cutoff = contract.retention_cutoff_ms(registration.epoch_ms, retention_days)
+    if cutoff is not None:
+        condition += " OR #ms <= :cutoff"
+        names["#ms"] = "epoch_ms"
+        values[":cutoff"] = {"N": str(cutoff)}
     with _sdk_errors("PutItem"):
         try:
             client.put_item(
                 TableName=table,
-                Item=to_item(registration, shards),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": contract.HASH_KEY},
+                Item=to_item(registration, shards, retention_days),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                **({"ExpressionAttributeValues": values} if values else {}),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -146,7 +173,7 @@ def put_new(
                 return from_item(old)
         else:
             return None
-    existing = get(client, table, registration.id)
+    existing = get(client, table, registration.id, cutoff)
     if existing is None:
         # Only if the item was deleted between the two requests.
         raise api.unavailable(
@@ -157,14 +184,17 @@ def put_new(
     return existing
 
 
-def get(client: Any, table: str, item_id: str) -> Registration | None:
-    """One consistent GetItem by id."""
+def get(client: Any, table: str, item_id: str, cutoff_ms: int | None = None) -> Registration | None:
+    """One consistent GetItem by id; an item expired at `cutoff_ms` counts as absent."""
     with _sdk_errors("GetItem"):
         result = client.get_item(
             TableName=table, Key={contract.HASH_KEY: {"S": item_id}}, ConsistentRead=True
         )
     item = result.get("Item")
-    return from_item(item) if item else None
+    if not item:
+        return None
+    registration = from_item(item)
+    return None if is_expired(registration, cutoff_ms) else registration
 
 
 class Page(NamedTuple):
@@ -189,6 +219,7 @@ def query_page(
     limit: int,
     start: dict[str, str] | None,
     shards: int = contract.LIST_SHARDS_DEFAULT,
+    cutoff_ms: int | None = None,
 ) -> Page:
     """One page of the list index, newest first, after `start` (pk, list_sk).
 
@@ -197,9 +228,12 @@ def query_page(
     last page. Sort keys are unique and totally ordered, so the page is the
     `limit` newest of the merged answers and the next page starts strictly
     below its last item in every shard: one (pk, list_sk) cursor serves any
-    shard count.
+    shard count. Items expired at `cutoff_ms` (not yet deleted by TTL) end
+    their shard's list: everything after them is older still.
     """
-    answers = [_query_shard(client, table, shard, limit + 1, start) for shard in range(shards)]
+    answers = [
+        _query_shard(client, table, shard, limit + 1, start, cutoff_ms) for shard in range(shards)
+    ]
     merged = sorted((item for items, _ in answers for item in items), key=_sort_key, reverse=True)
     # A shard DynamoDB cut short (its 1 MB response limit) may hold unseen items
     # just below its last one: the page must not reach past that point.
@@ -220,10 +254,16 @@ def query_page(
 
 
 def _query_shard(
-    client: Any, table: str, shard: int, limit: int, start: dict[str, str] | None
+    client: Any,
+    table: str,
+    shard: int,
+    limit: int,
+    start: dict[str, str] | None,
+    cutoff_ms: int | None,
 ) -> tuple[list[Registration], str | None]:
-    """One Query on one list partition: its items (newest first), and the sort
-    key DynamoDB stopped at if it cut the answer short."""
+    """One Query on one list partition: its unexpired items (newest first), and
+    the sort key DynamoDB stopped at if it cut the answer short (None once an
+    expired item shows that nothing newer is left below)."""
     condition = "#lp = :lp"
     names = {"#lp": contract.LIST_INDEX_HASH_KEY}
     values: dict[str, Any] = {":lp": {"S": contract.list_partition(shard)}}
@@ -243,6 +283,9 @@ def _query_shard(
         )
     items = [from_item(item) for item in result.get("Items", [])]
     last = result.get("LastEvaluatedKey")
+    live = [item for item in items if not is_expired(item, cutoff_ms)]
+    if len(live) < len(items):
+        return live, None
     return items, (last[contract.LIST_INDEX_RANGE_KEY]["S"] if last else None)
 
 

@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     from moto.utilities.id_generator import moto_id_manager
     from werkzeug.serving import run_simple
 
-    from rehearsal.shims import EmulatorShims, patch_emulator
+    from rehearsal.shims import EmulatorShims, patch_budgets, patch_emulator
 
     for zone in args.zone:
         name, _, zone_id = zone.partition("=")
@@ -49,6 +49,7 @@ def main(argv: list[str]) -> int:
         moto_id_manager.set_custom_id(identifier, zone_id)
 
     patch_emulator()
+    patch_budgets()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         sys.exit(0)

@@ -72,7 +72,7 @@ class RegionFrontend(Construct):
             stage_name=self.api.stage.stage_name,
             validation_fqdn=p.validation_fqdn,
         )
-        RegionFirewall(
+        self.firewall = RegionFirewall(
             self,
             "firewall",
             provider=p.provider,
@@ -92,6 +92,8 @@ class RegionFrontend(Construct):
             api_name=self.api.name,
             stage_name=self.api.stage_name,
             table_name=p.table_name,
+            access_log_group=self.api.access_log_group_name,
+            web_acl_metric=self.firewall.metric_name,
         )
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
@@ -57,6 +57,12 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
+
+
+def method_path(route: contract.Route) -> str:
+    """A route as API Gateway's method settings name it: resource path without the
+    leading slash, then the method (`EpochRegisterTime/POST`)."""
+    return f"{route.path.removeprefix('/')}/{route.method}"
 
 
 class RegionApi(Construct):
@@ -146,23 +152,37 @@ class RegionApi(Construct):
             retention_in_days=settings.log_retention_days,
             kms_key_id=key_arn,
         )
-        ApiGatewayMethodSettings(
-            self,
-            "method_settings",
-            provider=provider,
-            rest_api_id=self.rest_api.id,
-            stage_name=self.stage.stage_name,
-            method_path="*/*",
-            settings=ApiGatewayMethodSettingsSettings(
-                metrics_enabled=settings.api.detailed_metrics_enabled,
-                logging_level="ERROR",
-                # Request/response bodies in logs would copy client data; keep them out.
-                data_trace_enabled=False,
-                throttling_rate_limit=settings.api.throttle_rate_limit,
-                throttling_burst_limit=settings.api.throttle_burst_limit,
+        api = settings.api
+        # API Gateway applies these throttling limits to each method on its own (not
+        # one budget shared by the stage); a route's own entry replaces every field.
+        route_throttles = {
+            "method_settings": ("*/*", api.throttle_rate_limit, api.throttle_burst_limit),
+            "register_method_settings": (
+                method_path(contract.ROUTE_REGISTER),
+                api.register_throttle_rate_limit,
+                api.register_throttle_burst_limit,
             ),
-            depends_on=[execution_logs],
-        )
+        }
+        # One at a time: each is an UpdateStage of the same stage.
+        previous: ITerraformDependable = execution_logs
+        for construct_id, (path, rate, burst) in route_throttles.items():
+            previous = ApiGatewayMethodSettings(
+                self,
+                construct_id,
+                provider=provider,
+                rest_api_id=self.rest_api.id,
+                stage_name=self.stage.stage_name,
+                method_path=path,
+                settings=ApiGatewayMethodSettingsSettings(
+                    metrics_enabled=api.detailed_metrics_enabled,
+                    logging_level="ERROR",
+                    # Request/response bodies in logs would copy client data; keep them out.
+                    data_trace_enabled=False,
+                    throttling_rate_limit=rate,
+                    throttling_burst_limit=burst,
+                ),
+                depends_on=[previous],
+            )
         # Route 53's probes are most of an idle deployment's requests; X-Ray
         # records them at this rate instead of its default 1 per second + 5%.
         # The functions follow API Gateway's sampling decision.
@@ -206,3 +226,4 @@ class RegionApi(Construct):
         # The region's own endpoint: health checks target it, not the shared name.
         self.execute_api_host = f"{self.rest_api.id}.execute-api.{region}.amazonaws.com"
         self.invoke_url = self.stage.invoke_url
+        self.access_log_group_name = access_logs.name

@@ -52,6 +52,13 @@ class RegionFunctions(Construct):
         self.names: dict[str, str] = {}
         self.aliases: dict[str, LambdaAlias] = {}
         self.warm_pools: list[LambdaProvisionedConcurrencyConfig] = []
+        environment = {
+            contract.ENV_TABLE_NAME: table_name,
+            contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
+            contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
+        }
+        if settings.table.retention_days > 0:
+            environment[contract.ENV_RETENTION_DAYS] = str(settings.table.retention_days)
         for function, handler in contract.FUNCTION_HANDLERS.items():
             log_group = CloudwatchLogGroup(
                 self,
@@ -87,13 +94,9 @@ class RegionFunctions(Construct):
                         else None
                     ),
                 ),
-                environment=LambdaFunctionEnvironment(
-                    variables={
-                        contract.ENV_TABLE_NAME: table_name,
-                        contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
-                        contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
-                    }
-                ),
+                environment=LambdaFunctionEnvironment(variables=environment),
+                # 0 in the settings means unreserved: Lambda's own 0 would stop the function.
+                reserved_concurrent_executions=lambda_settings.reserved_concurrency or None,
                 depends_on=[log_group, roles.policies[function]],
             )
             alias = LambdaAlias(

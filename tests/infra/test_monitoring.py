@@ -26,6 +26,8 @@ FUNCTIONS = {"register": "fn-register", "read": "fn-read", "health": "fn-health"
 API_NAME = "test-api"
 STAGE_NAME = "v1"
 TABLE_NAME = "test-table"
+ACCESS_LOG_GROUP = "/aws/apigateway/test-api/v1/access"
+WEB_ACL_METRIC = "test-acl"
 
 
 def key_arn(region: str) -> str:
@@ -93,6 +95,8 @@ def build(
             api_name=API_NAME,
             stage_name=STAGE_NAME,
             table_name=TABLE_NAME,
+            access_log_group=ACCESS_LOG_GROUP,
+            web_acl_metric=WEB_ACL_METRIC,
         )
     HealthCheckAlarms(
         stack,
@@ -131,6 +135,8 @@ def stacks() -> Stacks:
         api_name=API_NAME,
         stage_name=STAGE_NAME,
         table_name=TerraformVariable(token_stack, "table_name", type="string").string_value,
+        access_log_group=ACCESS_LOG_GROUP,
+        web_acl_metric=WEB_ACL_METRIC,
     )
     return Stacks(
         settings=settings,
@@ -211,8 +217,9 @@ def test_no_subscription_without_alarm_email(stacks: Stacks) -> None:
 def test_every_alarm_notifies_its_own_topic_on_alarm_and_recovery(stacks: Stacks) -> None:
     names = stacks.settings.names
     every_alarm = stacks.main.resources(CloudwatchMetricAlarm.TF_RESOURCE_TYPE).values()
-    # Per region: 5XX, p99, 2 per function, 2 table throttles, 1 per other region; + Route 53.
-    per_region = 2 + 2 * len(FUNCTIONS) + 2 + (len(stacks.settings.regions) - 1)
+    # Per region: 5XX, p99, 4XX, 429, WAF blocks, 2 per function, 2 table throttles,
+    # 1 per other region; + Route 53.
+    per_region = 5 + 2 * len(FUNCTIONS) + 2 + (len(stacks.settings.regions) - 1)
     assert len(every_alarm) == len(stacks.settings.regions) * (per_region + 1)
     for region in stacks.settings.regions:
         regional = alarms(stacks.main, region)
@@ -246,7 +253,8 @@ def test_api_alarms_watch_the_5xx_ratio_and_p99_latency(stacks: Stacks) -> None:
             for a in alarms(stacks.main, region)
             if a["namespace"] == "AWS/ApiGateway"
         }
-        assert set(by_metric) == {"5XXError", "Latency"}, region
+        assert set(by_metric) == {"5XXError", "4XXError", "Latency"}, region
+        assert by_metric["4XXError"]["dimensions"] == dimensions
         errors = by_metric["5XXError"]
         assert errors["statistic"] == "Average"
         assert errors["comparison_operator"] == "GreaterThanThreshold"

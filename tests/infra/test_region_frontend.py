@@ -135,8 +135,17 @@ def test_execution_logs_group_exists_before_logging_is_switched_on(
 ) -> None:
     groups = resources(default_app, CloudwatchLogGroup.TF_RESOURCE_TYPE)
     apis = resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE)
-    settings = resources(default_app, ApiGatewayMethodSettings.TF_RESOURCE_TYPE)
+    every_settings = resources(default_app, ApiGatewayMethodSettings.TF_RESOURCE_TYPE)
+    # The stage's own (*/*) settings switch logging on; a route's own come after them.
+    settings = {k: v for k, v in every_settings.items() if v["method_path"] == "*/*"}
     assert len(settings) == len(apis) == len(default_app.settings.regions)
+    for name, route in every_settings.items():
+        if name not in settings:
+            assert [d.split(".")[1] for d in route["depends_on"]] == [
+                other
+                for other, stage_wide in settings.items()
+                if stage_wide["stage_name"] == route["stage_name"]
+            ]
     for method_settings in settings.values():
         (api,) = references(
             method_settings["rest_api_id"], ApiGatewayRestApi.TF_RESOURCE_TYPE, "id"
@@ -170,11 +179,13 @@ def test_stage_logs_traces_and_is_behind_waf(default_app: Synthesized) -> None:
 def test_waf_has_rate_limit_and_managed_rules(default_app: Synthesized) -> None:
     for acl in resources(default_app, Wafv2WebAcl.TF_RESOURCE_TYPE).values():
         names = [rule["name"] for rule in acl["rule"]]
-        assert names[0] == "rate-limit-per-ip"
-        assert (
-            acl["rule"][0]["statement"]["rate_based_statement"]["limit"]
-            == default_app.settings.api.waf_rate_limit
-        )
+        (rate,) = [r for r in acl["rule"] if r["name"] == "rate-limit-per-ip"]
+        assert rate["statement"] == {
+            "rate_based_statement": {
+                "limit": default_app.settings.api.waf_rate_limit,
+                "aggregate_key_type": "IP",
+            }
+        }
         assert {
             "AWSManagedRulesCommonRuleSet",
             "AWSManagedRulesKnownBadInputsRuleSet",
@@ -306,7 +317,7 @@ def test_detailed_metrics_follow_the_setting(
     from epoch_app.app import synth_to
 
     assert default_app.settings.api.detailed_metrics_enabled is True
-    assert method_metrics(default_app) == [True, True]
+    assert method_metrics(default_app) == [True] * 4
     settings = default_app.settings
     off = settings.model_copy(
         update={"api": settings.api.model_copy(update={"detailed_metrics_enabled": False})}
@@ -314,7 +325,7 @@ def test_detailed_metrics_follow_the_setting(
     outdir = tmp_path_factory.mktemp("metrics_off") / "cdktf.out"
     synth_to(off, outdir)
     app = Synthesized(name="metrics_off", settings=off, outdir=outdir)
-    assert method_metrics(app) == [False, False]
+    assert method_metrics(app) == [False] * 4
 
 
 def test_invoke_permissions_survive_create_before_destroy(default_app: Synthesized) -> None:

@@ -131,6 +131,9 @@ def test_second_variant_has_three_regions_weighted_records_and_on_demand_billing
     assert settings.routing.mode == "weighted-records"
     assert settings.table.billing_mode == "PAY_PER_REQUEST"
     assert settings.table.deletion_protection_enabled is False
+    # The optional limits the default variant leaves off: TTL and reserved concurrency.
+    assert settings.table.retention_days > 0
+    assert settings.functions.reserved_concurrency > 0
 
 
 def test_unprotect_override_names_only_protected_resources() -> None:
