@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from handlers import api, contract, routes, store
+from handlers import api, auth, contract, routes, store
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no", "")
@@ -31,6 +31,7 @@ class Settings:
     endpoint_url: str | None = None
     health_cache_seconds: float = contract.HEALTH_CACHE_SECONDS
     list_shards: int = contract.LIST_SHARDS_DEFAULT
+    auth_mode: str = auth.AUTH_NONE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -47,6 +48,12 @@ class Settings:
             list_shards = contract.parse_list_shards(shards)
         except ValueError as exc:
             raise RuntimeError(f"{contract.ENV_LIST_SHARDS} {exc}") from None
+        auth_mode = env.get(auth.ENV_AUTH_MODE, "").strip() or auth.AUTH_NONE
+        if auth_mode not in auth.AUTH_MODES:
+            raise RuntimeError(
+                f"{auth.ENV_AUTH_MODE} must be one of {', '.join(auth.AUTH_MODES)}, "
+                f"not {auth_mode!r}"
+            )
         return cls(
             table_name=table_name,
             # The Lambda runtime always sets AWS_REGION; local mode does too.
@@ -54,6 +61,7 @@ class Settings:
             force_unhealthy=force in _TRUE,
             endpoint_url=env.get(contract.ENV_DYNAMODB_ENDPOINT) or None,
             list_shards=list_shards,
+            auth_mode=auth_mode,
         )
 
 
@@ -120,7 +128,14 @@ def build_routes(
                 force_unhealthy=settings.force_unhealthy,
             )
         }
-    deps = routes.Deps(client, settings.table_name, settings.region, now_ms, settings.list_shards)
+    deps = routes.Deps(
+        client,
+        settings.table_name,
+        settings.region,
+        now_ms,
+        settings.list_shards,
+        auth_required=settings.auth_mode != auth.AUTH_NONE,
+    )
     table: dict[str, Callable[..., api.Response]] = {
         contract.ROUTE_REGISTER.operation_id: routes.register_epoch,
         contract.ROUTE_LIST.operation_id: routes.list_epochs,

@@ -61,6 +61,7 @@ class RegionFrontend(Construct):
             aliases=self.functions.aliases,
             key_arn=p.key_arn,
             logging_role=p.logging_role,
+            authorizer=self.functions.authorizer,
         )
         self.domain = RegionDomain(
             self,

@@ -19,7 +19,7 @@ from constructs import Construct
 from epoch_constructs.iam import FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_settings import Settings
-from handlers import contract
+from handlers import auth, contract
 
 RUNTIME = "python3.13"
 ALIAS_NAME = "live"
@@ -52,7 +52,28 @@ class RegionFunctions(Construct):
         self.names: dict[str, str] = {}
         self.aliases: dict[str, LambdaAlias] = {}
         self.warm_pools: list[LambdaProvisionedConcurrencyConfig] = []
-        for function, handler in contract.FUNCTION_HANDLERS.items():
+        # auth = "jwt": the TOKEN authorizer (not warm: API Gateway caches its answers).
+        self.authorizer: LambdaAlias | None = None
+        auth_mode = settings.api.auth
+        handlers = dict(contract.FUNCTION_HANDLERS)
+        if auth_mode == auth.AUTH_JWT:
+            handlers[auth.AUTHORIZER_FUNCTION] = auth.AUTHORIZER_HANDLER
+        for function, handler in handlers.items():
+            is_authorizer = function == auth.AUTHORIZER_FUNCTION
+            variables = {
+                contract.ENV_TABLE_NAME: table_name,
+                contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
+                contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
+            }
+            if auth_mode != auth.AUTH_NONE:
+                variables[auth.ENV_AUTH_MODE] = auth_mode
+            if is_authorizer:
+                jwt = settings.api.jwt
+                variables = {
+                    auth.ENV_JWT_ISSUER: str(jwt.issuer),
+                    auth.ENV_JWT_AUDIENCE: str(jwt.audience),
+                    **({auth.ENV_JWKS_URL: jwt.jwks_url} if jwt.jwks_url else {}),
+                }
             log_group = CloudwatchLogGroup(
                 self,
                 f"{function}_logs",
@@ -87,13 +108,7 @@ class RegionFunctions(Construct):
                         else None
                     ),
                 ),
-                environment=LambdaFunctionEnvironment(
-                    variables={
-                        contract.ENV_TABLE_NAME: table_name,
-                        contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
-                        contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
-                    }
-                ),
+                environment=LambdaFunctionEnvironment(variables=variables),
                 depends_on=[log_group, roles.policies[function]],
             )
             alias = LambdaAlias(
@@ -104,6 +119,9 @@ class RegionFunctions(Construct):
                 function_name=fn.function_name,
                 function_version=fn.version,
             )
+            if is_authorizer:
+                self.authorizer = alias
+                continue
             if lambda_settings.provisioned_concurrency > 0:
                 warm = LambdaProvisionedConcurrencyConfig(
                     self,

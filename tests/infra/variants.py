@@ -27,6 +27,8 @@ VARIANTS: dict[str, Path] = {
     "weighted_records": SETTINGS_DIR / "weighted_records.toml",
     "latency_on_demand_eu": SETTINGS_DIR / "latency_on_demand_eu.toml",
     "deploy_role": SETTINGS_DIR / "deploy_role.toml",
+    "auth_jwt": SETTINGS_DIR / "auth_jwt.toml",
+    "auth_api_key": SETTINGS_DIR / "auth_api_key.toml",
 }
 
 
