@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from handlers import contract
+from handlers.logs import get_logger
 
 AUTH_NONE = "none"
 AUTH_JWT = "jwt"
@@ -47,6 +48,10 @@ SECURED_OPERATIONS = tuple(
 ERROR_UNAUTHORIZED = "unauthorized"
 AUTH_ERROR_CODES: tuple[str, ...] = (ERROR_UNAUTHORIZED,)
 SECURITY_SCHEME = {AUTH_JWT: "bearerJwt", AUTH_API_KEY: "apiKey"}
+# The messages of API Gateway's refusals (openapi.py's gateway responses, local mode).
+MESSAGE_BAD_TOKEN = "Missing or invalid bearer token."  # noqa: S105 - a message
+MESSAGE_BAD_KEY = "Missing or invalid API key."
+MESSAGE_AUTHORIZER_FAILED = "Credentials could not be checked; retry later."
 
 # Seconds of clock difference tolerated on exp / nbf.
 LEEWAY_SECONDS = 60
@@ -59,6 +64,7 @@ FETCH_TIMEOUT_SECONDS = 3.0
 MAX_TOKEN_LENGTH = 8192
 # DER prefix of a SHA-256 DigestInfo (RFC 8017 section 9.2, note 1).
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+_log = get_logger()
 
 
 class InvalidToken(Exception):  # noqa: N818 - a verdict, not a failure of this code
@@ -133,17 +139,9 @@ def secured_document(
             if operation.get("operationId") in SECURED_OPERATIONS:
                 operation["security"] = [{name: []}]
                 operation.setdefault("responses", {})["401"] = copy.deepcopy(unauthorized)
-    codes = _error_code_enum(result)
-    if codes is not None:
-        codes.extend(code for code in AUTH_ERROR_CODES if code not in codes)
+    codes = result["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]
+    codes.extend(code for code in AUTH_ERROR_CODES if code not in codes)
     return result
-
-
-def _error_code_enum(document: Mapping[str, Any]) -> list[str] | None:
-    error = document.get("components", {}).get("schemas", {}).get("Error", {})
-    detail = error.get("properties", {}).get("error", {})
-    enum = detail.get("properties", {}).get("code", {}).get("enum")
-    return enum if isinstance(enum, list) else None
 
 
 # --- RS256 ------------------------------------------------------------------------
@@ -371,3 +369,51 @@ def bearer_token(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token or " " in token:
         return None
     return token
+
+
+# --- The Lambda TOKEN authorizer (handlers/authorizer.py) ------------------------
+
+
+def verifier_from_env(env: Mapping[str, str]) -> TokenVerifier:
+    missing = [name for name in (ENV_JWT_ISSUER, ENV_JWT_AUDIENCE) if not env.get(name)]
+    if missing:
+        raise RuntimeError(f"environment variable {', '.join(missing)} is not set")
+    issuer = env[ENV_JWT_ISSUER]
+    return TokenVerifier(
+        issuer=issuer,
+        audience=env[ENV_JWT_AUDIENCE],
+        keys=Jwks(issuer, env.get(ENV_JWKS_URL) or None),
+    )
+
+
+def allow_policy(principal: str, method_arn: str, claims: Mapping[str, Any]) -> dict[str, Any]:
+    """Allow every method of the stage: API Gateway caches this answer per token."""
+    api_and_stage = "/".join(method_arn.split("/")[:2])
+    return {
+        "principalId": principal,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": f"{api_and_stage}/*/*",
+                }
+            ],
+        },
+        "context": {"issuer": str(claims.get("iss", ""))},
+    }
+
+
+def authorize(event: Mapping[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
+    token = bearer_token(event.get("authorizationToken"))
+    method_arn = str(event.get("methodArn") or "")
+    try:
+        if token is None:
+            raise InvalidToken("no bearer token")
+        claims = verifier.verify(token)
+    except InvalidToken as refused:
+        _log.info("token refused", extra={"fields": {"reason": str(refused)}})
+        # The exact text API Gateway turns into 401.
+        raise Exception("Unauthorized") from None
+    return allow_policy(str(claims["sub"]), method_arn, claims)

@@ -115,14 +115,14 @@ AUTH_GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
     "UNAUTHORIZED": {
         "statusCode": "401",
         "responseTemplates": _error_template(
-            auth.ERROR_UNAUTHORIZED, '"Missing or invalid bearer token."'
+            auth.ERROR_UNAUTHORIZED, json.dumps(auth.MESSAGE_BAD_TOKEN)
         ),
     },
     # No or an unknown API key (API Gateway's default is 403 "Forbidden").
     "INVALID_API_KEY": {
         "statusCode": "401",
         "responseTemplates": _error_template(
-            auth.ERROR_UNAUTHORIZED, '"Missing or invalid API key."'
+            auth.ERROR_UNAUTHORIZED, json.dumps(auth.MESSAGE_BAD_KEY)
         ),
     },
     "ACCESS_DENIED": {
@@ -142,7 +142,7 @@ AUTH_GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
     "AUTHORIZER_FAILURE": {
         "statusCode": "503",
         "responseTemplates": _error_template(
-            contract.ERROR_UNAVAILABLE, '"Credentials could not be checked; retry later."'
+            contract.ERROR_UNAVAILABLE, json.dumps(auth.MESSAGE_AUTHORIZER_FAILED)
         ),
     },
     "AUTHORIZER_CONFIGURATION_ERROR": {

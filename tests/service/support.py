@@ -92,6 +92,7 @@ class Backend:
         health_cache_seconds: float = contract.HEALTH_CACHE_SECONDS,
         force_unhealthy: bool = False,
         list_shards: int = contract.LIST_SHARDS_DEFAULT,
+        auth_mode: str = "none",
         owned: bool = False,
     ) -> Service:
         """Build the three handlers as the Lambdas do, for a new table unless one is given."""
@@ -102,6 +103,7 @@ class Backend:
             force_unhealthy=force_unhealthy,
             health_cache_seconds=health_cache_seconds,
             list_shards=list_shards,
+            auth_mode=auth_mode,
         )
         self.api.set_handlers(
             {
