@@ -131,6 +131,9 @@ def test_second_variant_has_three_regions_weighted_records_and_on_demand_billing
     assert settings.routing.mode == "weighted-records"
     assert settings.table.billing_mode == "PAY_PER_REQUEST"
     assert settings.table.deletion_protection_enabled is False
+    # The read-back asserts each client's usage plan and keys in every region.
+    assert settings.api.auth == "api_key"
+    assert settings.api.api_key.clients
 
 
 def test_unprotect_override_names_only_protected_resources() -> None:
