@@ -105,8 +105,11 @@ class RegionFrontend(Construct):
         create-before-destroy, which a WAF association does not survive (the new
         association replaces the old, then deleting the old one detaches the ACL).
         """
+        # With api.auth = "jwt" the authorizer too: the secured routes need it.
+        authorizer = [self.functions.authorizer] if self.functions.authorizer else []
         return [
             *self.functions.aliases.values(),
+            *authorizer,
             *self.functions.warm_pools,
             *self.api.permissions,
             self.domain.mapping,
