@@ -17,7 +17,7 @@ from constructs import Construct
 from epoch_blocks.app_boundary import APIGW_LOGS_POLICY
 from epoch_blocks.policy import Condition, Statement, policy_document
 from epoch_settings import Settings
-from handlers import contract
+from handlers import auth, contract
 
 # DynamoDB calls each function makes (see handlers/): nothing else is granted.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -69,7 +69,11 @@ class FunctionRoles(Construct):
         # them at deploy) before it may write its logs.
         self.policies: dict[str, IamRolePolicy] = {}
         trust = _assume_role(self, "lambda_trust", "lambda.amazonaws.com", provider)
-        for function in contract.FUNCTION_HANDLERS:
+        functions = list(contract.FUNCTION_HANDLERS)
+        if settings.api.auth == auth.AUTH_JWT:
+            # The authorizer reads no table: it fetches the issuer's keys over https.
+            functions.append(auth.AUTHORIZER_FUNCTION)
+        for function in functions:
             tables = [
                 f"arn:aws:dynamodb:{region}:{account_id}:table/{names.table}"
                 for region in settings.regions
@@ -80,21 +84,28 @@ class FunctionRoles(Construct):
                 f"arn:aws:logs:{region}:{account_id}:log-group:{names.log_group(function)}:*"
                 for region in settings.regions
             ]
-            statements = [
-                Statement(sid="Table", actions=TABLE_ACTIONS[function], resources=tables),
-                # Only through DynamoDB: the table's key is not for anything else.
-                Statement(
-                    sid="TableKey",
-                    actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
-                    resources=[key_arns[region] for region in settings.regions],
-                    conditions=(
-                        Condition(
-                            "StringEquals",
-                            "kms:ViaService",
-                            [f"dynamodb.{region}.amazonaws.com" for region in settings.regions],
+            data_access = (
+                []
+                if function not in TABLE_ACTIONS
+                else [
+                    Statement(sid="Table", actions=TABLE_ACTIONS[function], resources=tables),
+                    # Only through DynamoDB: the table's key is not for anything else.
+                    Statement(
+                        sid="TableKey",
+                        actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+                        resources=[key_arns[region] for region in settings.regions],
+                        conditions=(
+                            Condition(
+                                "StringEquals",
+                                "kms:ViaService",
+                                [f"dynamodb.{region}.amazonaws.com" for region in settings.regions],
+                            ),
                         ),
                     ),
-                ),
+                ]
+            )
+            statements = [
+                *data_access,
                 Statement(
                     sid="OwnLogs",
                     actions=("logs:CreateLogStream", "logs:PutLogEvents"),

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from epoch_blocks.app_boundary import boundary_arn
 from epoch_blocks.state_backend import s3_state_backend
+from epoch_constructs.api_keys import ApiKeys, ApiStage
 from epoch_constructs.encryption import MultiRegionKey
 from epoch_constructs.global_table import GlobalTable
 from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
@@ -17,6 +18,7 @@ from epoch_constructs.providers import region_id, regional_providers
 from epoch_constructs.region_frontend import FrontendProps, RegionFrontend
 from epoch_constructs.routing import RegionEndpoint, Routing
 from epoch_settings import Settings
+from handlers import auth
 
 STACK_NAME = "epoch-register"
 # Route 53 publishes health-check metrics only here, so their alarms live here too.
@@ -95,6 +97,18 @@ class EpochRegisterStack(TerraformStack):
             )
             validation_fqdn = frontend.domain.validation_fqdn
             frontends[region] = frontend
+
+        if settings.api.auth == auth.AUTH_API_KEY:
+            ApiKeys(
+                self,
+                "api_keys",
+                settings=settings,
+                providers=providers,
+                stages={
+                    region: ApiStage(f.api.rest_api.id, f.api.stage.stage_name)
+                    for region, f in frontends.items()
+                },
+            )
 
         routing = Routing(
             self,

@@ -309,8 +309,52 @@ class LambdaSettings(_Section):
             )
 
 
+# An https URL (issuer, JWKS): no spaces, no fragment.
+HTTPS_URL_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$"
+HttpsUrl = Annotated[str, StringConstraints(pattern=HTTPS_URL_PATTERN, max_length=1024)]
+# An API key client's name and key labels: they become parts of API Gateway names.
+ClientName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+KeyLabel = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+KeyLabelTuple = Annotated[
+    tuple[KeyLabel, ...], BeforeValidator(_array_to_tuple), Field(min_length=1, max_length=4)
+]
+
+
+class JwtSettings(_Section):
+    """`api.auth = "jwt"`: the token issuer the Lambda authorizer trusts."""
+
+    # The `iss` claim, exactly (an https URL, e.g. a Cognito user pool's).
+    issuer: HttpsUrl | None = None
+    # The `aud` claim (or a Cognito access token's `client_id`) a token must carry.
+    audience: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/@-]{1,256}$")] | None = None
+    # Where the signing keys are; unset: the issuer's OpenID discovery document names it.
+    jwks_url: HttpsUrl | None = None
+    # How long API Gateway reuses an authorizer answer for the same token (0 = every request).
+    cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+
+
+class ApiClient(_Section):
+    """`api.auth = "api_key"`: one client's usage plan and its keys."""
+
+    rate_limit: Annotated[float, Field(gt=0, le=100000)] = 10.0
+    burst_limit: Annotated[int, Field(ge=1, le=100000)] = 20
+    # Requests per `quota_period`; 0 = no quota.
+    quota_limit: Annotated[int, Field(ge=0, le=2000000000)] = 0
+    quota_period: Literal["DAY", "WEEK", "MONTH"] = "DAY"
+    # Labels (not values) of the client's keys: add one to rotate, remove one to revoke.
+    keys: KeyLabelTuple = ("1",)
+
+
+class ApiKeySettings(_Section):
+    """`api.auth = "api_key"`: the clients, each with a usage plan."""
+
+    clients: Annotated[dict[ClientName, ApiClient], Field(max_length=50)] = Field(
+        default_factory=dict
+    )
+
+
 class ApiSettings(_Section):
-    """API Gateway stage throttling and the WAF rules."""
+    """API Gateway stage throttling, the WAF rules and authentication."""
 
     # Every method of the stage gets this budget of its own (API Gateway applies
     # stage throttling per method), except where a route sets its own below.
@@ -335,6 +379,39 @@ class ApiSettings(_Section):
     # Share of GET /health requests X-Ray traces (0-1); other requests keep X-Ray's
     # default sampling (1 per second plus 5%).
     health_trace_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # none (public), jwt (Lambda authorizer over an issuer's JWKS) or api_key (usage plans).
+    auth: Literal["none", "jwt", "api_key"] = "none"
+    jwt: JwtSettings = Field(default_factory=JwtSettings)
+    api_key: ApiKeySettings = Field(default_factory=ApiKeySettings)
+
+    @cross_check("auth", "jwt.issuer", "jwt.audience")
+    def _jwt_names_its_issuer(self) -> Iterator[Problem]:
+        if self.auth == "jwt":
+            for key in ("issuer", "audience"):
+                if getattr(self.jwt, key) is None:
+                    yield f"jwt.{key}", 'required when auth = "jwt"'
+
+    @cross_check("api_key.clients")
+    def _client_limits(self) -> Iterator[Problem]:
+        for name, client in self.api_key.clients.items():
+            key = f"api_key.clients.{name}"
+            if client.burst_limit < client.rate_limit:
+                yield (
+                    f"{key}.burst_limit",
+                    f"{client.burst_limit} must be at least rate_limit ({client.rate_limit:g})",
+                )
+            duplicates = sorted({k for k in client.keys if client.keys.count(k) > 1})
+            if duplicates:
+                yield f"{key}.keys", f"duplicate key label {', '.join(duplicates)}"
+
+    @cross_check("auth", "api_key.clients")
+    def _api_key_has_clients(self) -> Iterator[Problem]:
+        if self.auth == "api_key" and not self.api_key.clients:
+            yield (
+                "api_key.clients",
+                'auth = "api_key" needs at least one client, e.g. '
+                "[api.api_key.clients.my-client] with rate_limit, burst_limit, quota_limit",
+            )
 
     @cross_check("register_throttle_rate_limit", "throttle_rate_limit")
     def _register_rate_within_stage(self) -> Iterator[Problem]:
@@ -577,6 +654,13 @@ class Names:
         self.budget = f"{app}-monthly"
         # CloudWatch namespace of the metrics this stack derives from its logs.
         self.metrics_namespace = f"{app}/api"
+
+    def usage_plan(self, client: str) -> str:
+        """An API key client's usage plan (one per region, the same name in each)."""
+        return f"{self.app}-{client}"
+
+    def api_key(self, client: str, label: str) -> str:
+        return f"{self.app}-{client}-{label}"
 
     def function(self, function: str) -> str:
         """Lambda function name (functions are regional, so the name repeats per region)."""

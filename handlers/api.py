@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from handlers import contract
+from handlers import auth, contract
 from handlers.logs import REQUEST_ID, get_logger
 
 LambdaEvent = dict[str, Any]
@@ -100,9 +100,21 @@ class Response:
 
 
 class Request:
-    """The parts of a proxy event the route functions use (header names lower-cased)."""
+    """The parts of a proxy event the route functions use (header names lower-cased).
 
-    __slots__ = ("body", "headers", "method", "path", "path_params", "query", "request_id")
+    `caller`: who API Gateway authenticated (handlers/auth.py), None without authentication.
+    """
+
+    __slots__ = (
+        "body",
+        "caller",
+        "headers",
+        "method",
+        "path",
+        "path_params",
+        "query",
+        "request_id",
+    )
 
     def __init__(
         self,
@@ -114,7 +126,9 @@ class Request:
         headers: Mapping[str, list[str]],
         body: bytes,
         request_id: str,
+        caller: str | None = None,
     ) -> None:
+        self.caller = caller
         self.method = method
         self.path = path
         self.path_params = path_params
@@ -301,6 +315,7 @@ def dispatch(
                 headers=headers,
                 body=body,
                 request_id=request_id,
+                caller=auth.caller_scope(event),
             )
             response = route_function(request)
         except ApiError as error:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from handlers import api, contract, store
+from handlers import api, auth, contract, store
 from handlers.api import Request, Response
 
 _ID = re.compile(contract.ITEM_ID_PATTERN[1:-1])
@@ -41,6 +41,8 @@ class Deps(NamedTuple):
     now_ms: Callable[[], int]
     list_shards: int = contract.LIST_SHARDS_DEFAULT
     retention_days: int = 0
+    # Authentication is on (AUTH_MODE): a request API Gateway let through names its caller.
+    auth_required: bool = False
 
     def cutoff_ms(self, now_ms: int) -> int | None:
         return contract.retention_cutoff_ms(now_ms, self.retention_days)
@@ -57,9 +59,23 @@ def location(item_id: str) -> dict[str, str]:
 # --- POST /EpochRegisterTime ------------------------------------------------------
 
 
-def item_id_for_key(key: str) -> str:
-    """The registration id an idempotency key maps to, the same in every region."""
-    return uuid.uuid5(_NAMESPACE, key).hex
+def item_id_for_key(key: str, caller: str | None = None) -> str:
+    """The registration id an idempotency key maps to, the same in every region.
+
+    With authentication the caller is part of it: one client's key can never
+    name (or pre-empt) another client's registration.
+    """
+    return uuid.uuid5(_NAMESPACE, key if caller is None else f"{caller}\n{key}").hex
+
+
+def require_caller(request: Request, deps: Deps) -> None:
+    """With authentication on, a request without a caller never reaches the table.
+
+    API Gateway refuses such requests first; this holds if the API were ever
+    deployed without its authorizer or key requirement.
+    """
+    if deps.auth_required and request.caller is None:
+        raise api.ApiError(401, auth.ERROR_UNAUTHORIZED, "this operation needs credentials")
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -109,9 +125,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def register_epoch(request: Request, deps: Deps) -> Response:
+    require_caller(request, deps)
     check_register_body(request)
     key = idempotency_key(request)
-    item_id = item_id_for_key(key) if key is not None else uuid.uuid4().hex
+    item_id = item_id_for_key(key, request.caller) if key is not None else uuid.uuid4().hex
     registration = store.Registration(item_id, deps.now_ms(), deps.region)
     existing = store.put_new(
         deps.client, deps.table, registration, deps.list_shards, deps.retention_days
@@ -180,6 +197,7 @@ def decode_cursor(cursor: str) -> dict[str, str]:
 
 
 def list_epochs(request: Request, deps: Deps) -> Response:
+    require_caller(request, deps)
     limit = parse_limit(request.query_value("limit"))
     cursor = request.query_value("cursor")
     start = decode_cursor(cursor) if cursor is not None else None
@@ -197,6 +215,7 @@ def list_epochs(request: Request, deps: Deps) -> Response:
 
 
 def get_epoch(request: Request, deps: Deps) -> Response:
+    require_caller(request, deps)
     item_id = request.path_params.get("id", "")
     if not _ID.fullmatch(item_id):
         raise api.bad_request(api.INVALID_ID, "id must be 32 lowercase hexadecimal digits")

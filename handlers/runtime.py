@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from handlers import api, contract, routes, store
+from handlers import api, auth, contract, routes, store
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no", "")
@@ -32,6 +32,7 @@ class Settings:
     health_cache_seconds: float = contract.HEALTH_CACHE_SECONDS
     list_shards: int = contract.LIST_SHARDS_DEFAULT
     retention_days: int = 0
+    auth_mode: str = auth.AUTH_NONE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -53,6 +54,12 @@ class Settings:
             retention_days = contract.parse_retention_days(retention)
         except ValueError as exc:
             raise RuntimeError(f"{contract.ENV_RETENTION_DAYS} {exc}") from None
+        auth_mode = env.get(auth.ENV_AUTH_MODE, "").strip() or auth.AUTH_NONE
+        if auth_mode not in auth.AUTH_MODES:
+            raise RuntimeError(
+                f"{auth.ENV_AUTH_MODE} must be one of {', '.join(auth.AUTH_MODES)}, "
+                f"not {auth_mode!r}"
+            )
         return cls(
             table_name=table_name,
             # The Lambda runtime always sets AWS_REGION; local mode does too.
@@ -61,6 +68,7 @@ class Settings:
             endpoint_url=env.get(contract.ENV_DYNAMODB_ENDPOINT) or None,
             list_shards=list_shards,
             retention_days=retention_days,
+            auth_mode=auth_mode,
         )
 
 
@@ -134,6 +142,7 @@ def build_routes(
         now_ms,
         settings.list_shards,
         settings.retention_days,
+        auth_required=settings.auth_mode != auth.AUTH_NONE,
     )
     table: dict[str, Callable[..., api.Response]] = {
         contract.ROUTE_REGISTER.operation_id: routes.register_epoch,

@@ -27,8 +27,11 @@ except ModuleNotFoundError as missing:  # run outside the project's environment
         "run `pipenv sync` in the project folder, then `pipenv run local`"
     )
 
-from handlers import contract
+from epoch_settings import SETTINGS_ENV_VAR, Settings, SettingsError, load_settings
+from epoch_settings.loader import DEFAULT_SETTINGS_PATH
+from handlers import auth, contract
 from handlers.api import LambdaHandler
+from local_api.auth import LocalAuthError, LocalGate, api_keys_from_file, jwt_verifier
 from local_api.dynalite import NODE_MODULES, PROJECT_ROOT, Dynalite, DynaliteError, ensure_table
 from local_api.server import DEFAULT_READ_TIMEOUT_SECONDS, LocalApi
 
@@ -75,8 +78,63 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"connection may stay open (default {DEFAULT_READ_TIMEOUT_SECONDS:g})"
         ),
     )
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        help=f"settings file whose api.auth local mode applies (default ${SETTINGS_ENV_VAR}, "
+        "else settings.toml)",
+    )
+    parser.add_argument(
+        "--jwks-file",
+        type=Path,
+        help='auth = "jwt": trust the keys of this JWKS file (a local test issuer) '
+        "instead of fetching the issuer's",
+    )
+    parser.add_argument(
+        "--api-keys-file",
+        type=Path,
+        help='auth = "api_key": the keys accepted, a JSON object name -> value '
+        "(what `terraform output -json api_key_values` prints)",
+    )
     parser.add_argument("--node-modules", type=Path, default=NODE_MODULES, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def settings_file(args: argparse.Namespace) -> Path:
+    if args.settings is not None:
+        return Path(args.settings)
+    return Path(os.environ.get(SETTINGS_ENV_VAR) or DEFAULT_SETTINGS_PATH)
+
+
+def gate_for(settings: Settings, args: argparse.Namespace) -> LocalGate | None:
+    """API Gateway's authentication for the settings' `api.auth`; LocalAuthError if the
+    options do not fit it."""
+    mode = settings.api.auth
+    if args.jwks_file is not None and mode != auth.AUTH_JWT:
+        raise LocalAuthError(f'--jwks-file is for api.auth = "jwt"; the settings say "{mode}"')
+    if args.api_keys_file is not None and mode != auth.AUTH_API_KEY:
+        raise LocalAuthError(
+            f'--api-keys-file is for api.auth = "api_key"; the settings say "{mode}"'
+        )
+    if mode == auth.AUTH_JWT:
+        jwt = settings.api.jwt
+        return LocalGate(
+            mode,
+            verifier=jwt_verifier(
+                issuer=str(jwt.issuer),
+                audience=str(jwt.audience),
+                jwks_url=jwt.jwks_url,
+                jwks_file=args.jwks_file,
+            ),
+        )
+    if mode == auth.AUTH_API_KEY:
+        if args.api_keys_file is None:
+            raise LocalAuthError(
+                'the settings say api.auth = "api_key": give the keys local mode accepts '
+                "with --api-keys-file FILE (a JSON object name -> value)"
+            )
+        return LocalGate(mode, api_keys=api_keys_from_file(args.api_keys_file))
+    return None
 
 
 def _port(raw: str) -> int:
@@ -120,6 +178,16 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        settings = load_settings(settings_file(args))
+        gate = gate_for(settings, args)
+    except SettingsError as exc:
+        for line in exc.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except LocalAuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         api = LocalApi({}, host=args.host, port=args.port, read_timeout=args.read_timeout)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
@@ -148,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                 "AWS_SECRET_ACCESS_KEY": "local",
             }
         )
+        if gate is not None:
+            os.environ[auth.ENV_AUTH_MODE] = gate.mode
+            api.set_gate(gate)
         for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
             os.environ.pop(name, None)
         # The same handler functions the Lambdas run, configured from the environment.
@@ -157,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"EpochRegister API on {api.url} (OpenAPI at {api.url}/openapi.json)\n"
             f"dynalite at {dynalite.endpoint_url}, data in {args.data_dir}, "
-            f"table {args.table_name}. Ctrl-C stops both.",
+            f"table {args.table_name}. Ctrl-C stops both."
+            + (f"\nAuthentication: {gate.mode} (settings api.auth)" if gate is not None else ""),
             file=sys.stderr,
             flush=True,
         )

@@ -27,9 +27,10 @@ from typing import Any, cast
 from urllib.parse import parse_qs, unquote
 
 import handlers
-from handlers import contract
+from handlers import auth, contract
 from handlers.api import LambdaHandler, match_path
 from handlers.logs import get_logger
+from local_api.auth import LocalGate
 
 OPENAPI_PATH = Path(handlers.__file__).resolve().parent / contract.OPENAPI_FILENAME
 # API Gateway REST's payload limit; the handlers enforce their own, smaller one.
@@ -153,6 +154,7 @@ class _Server(ThreadingHTTPServer):
         self.handlers_by_function = dict(handlers_by_function)
         self.openapi = OPENAPI_PATH.read_bytes()
         self.read_timeout = read_timeout
+        self.gate: LocalGate | None = None
         super().__init__(address, _RequestHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -376,6 +378,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             source_ip=self.client_address[0],
         )
+        refusal = self.server.gate.admit(event) if self.server.gate is not None else None
+        if refusal is not None:
+            self._send(*refusal)
+            return
         function = owning_function(event["path"]) or next(iter(self.server.handlers_by_function))
         context = LocalContext(
             function_name=function,
@@ -455,6 +461,13 @@ class LocalApi:
     def set_handlers(self, handlers_by_function: Mapping[str, LambdaHandler]) -> None:
         """Set the functions once their configuration is known (the socket is bound first)."""
         self._server.handlers_by_function = dict(handlers_by_function)
+
+    def set_gate(self, gate: LocalGate) -> None:
+        """Authenticate as the deployed API does (settings `api.auth`); /openapi.json
+        then shows the security scheme."""
+        self._server.gate = gate
+        document = auth.secured_document(json.loads(OPENAPI_PATH.read_bytes()), gate.mode)
+        self._server.openapi = json.dumps(document, indent=2).encode()
 
     @property
     def port(self) -> int:

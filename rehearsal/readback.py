@@ -49,6 +49,8 @@ def check_deployment(settings: Settings, client: ClientFactory) -> list[str]:
             region: _check_region(settings, client, region, found) for region in settings.regions
         }
         _check_routing(settings, client, apis, found)
+        if settings.api.auth == "api_key":
+            _check_api_keys(settings, client, apis, found)
         _check_alarms(settings, client, keys, found)
     except (BotoCoreError, ClientError) as error:
         found.problems.append(f"reading back failed: {error}")
@@ -224,6 +226,62 @@ def _check_routing(
             bool(record.get("HealthCheckId")) and "AliasTarget" in record,
             f"{name} {region}: alias record with a health check",
             f"record {record}",
+        )
+
+
+def _check_api_keys(
+    settings: Settings, client: ClientFactory, apis: dict[str, str], found: Findings
+) -> None:
+    """Per region and client: a usage plan on the region's stage with the settings'
+    limits, and the client's keys attached to it; each key's value the same everywhere."""
+    values: dict[str, set[str]] = {}
+    for region, api_id in apis.items():
+        apigw = client("apigateway", region)
+        plans = {p["name"]: p for p in apigw.get_usage_plans(limit=500)["items"]}
+        keys = {k["name"]: k for k in apigw.get_api_keys(includeValues=True, limit=500)["items"]}
+        for name, limits in settings.api.api_key.clients.items():
+            plan_name = settings.names.usage_plan(name)
+            plan = plans.get(plan_name)
+            if not found.expect(plan is not None, f"{region}: usage plan {plan_name}", "missing"):
+                continue
+            assert plan is not None
+            stages = {(s.get("apiId"), s.get("stage")) for s in plan.get("apiStages", [])}
+            found.expect(
+                (api_id, STAGE) in stages,
+                f"{region}: usage plan {plan_name} on stage {STAGE}",
+                f"stages {sorted(stages)}",
+            )
+            throttle = plan.get("throttle", {})
+            found.expect(
+                throttle.get("rateLimit") == limits.rate_limit
+                and throttle.get("burstLimit") == limits.burst_limit,
+                f"{region}: usage plan {plan_name} rate {limits.rate_limit:g}/s, "
+                f"burst {limits.burst_limit}",
+                f"throttle {throttle}",
+            )
+            attached = {
+                k["name"] for k in apigw.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+            }
+            for label in limits.keys:
+                key_name = settings.names.api_key(name, label)
+                key = keys.get(key_name)
+                if found.expect(
+                    key is not None and key.get("enabled") is True,
+                    f"{region}: API key {key_name} enabled",
+                    "missing" if key is None else "disabled",
+                ):
+                    assert key is not None
+                    values.setdefault(key_name, set()).add(str(key.get("value")))
+                found.expect(
+                    key_name in attached,
+                    f"{region}: API key {key_name} in usage plan {plan_name}",
+                    f"plan keys {sorted(attached)}",
+                )
+    for key_name, seen in sorted(values.items()):
+        found.expect(
+            len(seen) == 1 and len(next(iter(seen))) >= 20,
+            f"API key {key_name}: one value in every region",
+            f"{len(seen)} different values",
         )
 
 

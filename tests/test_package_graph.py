@@ -12,8 +12,9 @@ from tests.conftest import PROJECT_ROOT
 LAYERS = {
     "handlers": 0,
     "epoch_settings": 1,
-    "local_api": 1,
     "verify": 1,
+    # Reads the settings' [api] auth.
+    "local_api": 2,
     "epoch_blocks": 2,
     "epoch_constructs": 3,
     "remote_state": 3,

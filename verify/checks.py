@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from handlers import contract
+from handlers import auth, contract
 from verify.client import Answer, Client, NetworkError, describe
 from verify.inputs import Target
 
@@ -56,6 +56,8 @@ class Options:
     dns_require_all: bool = False
     domain_targets: tuple[tuple[str, str], ...] = ()  # (region, custom-domain target host)
     ca_file: str | None = None
+    # Headers that authenticate (EPOCH_API_TOKEN / EPOCH_API_KEY); empty for a public API.
+    credentials: tuple[tuple[str, str], ...] = ()
 
 
 class WriteBudget:
@@ -90,7 +92,12 @@ class Run:
         if options.ca_file is not None:  # trusted in addition to the system's CAs
             self.ssl_context.load_verify_locations(cafile=options.ca_file)
         self.clients = {
-            region: Client(url, timeout=options.timeout, ssl_context=self.ssl_context)
+            region: Client(
+                url,
+                timeout=options.timeout,
+                ssl_context=self.ssl_context,
+                credentials=dict(options.credentials),
+            )
             for region, url in target.endpoints.items()
         }
         self.regions = list(target.endpoints)
@@ -414,6 +421,22 @@ class ErrorCase:
     code: str
     body: bytes | None = None
     content_type: str | None = None
+    # Sent without the run's credentials.
+    anonymous: bool = False
+
+
+# Only when the run has credentials (the API has authentication on): the same
+# request without them is refused in the contract's shape, and stores nothing.
+UNAUTHENTICATED_CASE = ErrorCase(
+    "401",
+    "POST",
+    REGISTER,
+    401,
+    auth.ERROR_UNAUTHORIZED,
+    body=b"{}",
+    content_type="application/json",
+    anonymous=True,
+)
 
 
 ERROR_CASES: tuple[ErrorCase, ...] = (
@@ -472,10 +495,17 @@ def check_errors(run: Run) -> list[Result]:
     for region, client in run.clients.items():
         statuses: dict[str, int] = {}
         problems: list[str] = []
-        for case in ERROR_CASES:
+        cases = ERROR_CASES + ((UNAUTHENTICATED_CASE,) if run.options.credentials else ())
+        for case in cases:
             headers = {"Content-Type": case.content_type} if case.content_type else {}
             try:
-                answer = client.request(case.method, case.path, body=case.body, headers=headers)
+                answer = client.request(
+                    case.method,
+                    case.path,
+                    body=case.body,
+                    headers=headers,
+                    anonymous=case.anonymous,
+                )
             except NetworkError as exc:
                 problems.append(f"{case.name}: {exc}")
                 continue
@@ -488,7 +518,11 @@ def check_errors(run: Run) -> list[Result]:
         else:
             results.append(
                 Result(
-                    "errors", region, PASS, "404 405 400 413 415 in the documented shape", statuses
+                    "errors",
+                    region,
+                    PASS,
+                    f"{' '.join(case.name for case in cases)} in the documented shape",
+                    statuses,
                 )
             )
     return results

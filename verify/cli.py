@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import ssl
 import sys
 from dataclasses import asdict
@@ -16,7 +17,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from verify.checks import CHECKS, FAIL, PASS, SKIP, Options, Result, Run, writes_needed
-from verify.client import Client, NetworkError
+from verify.client import Client, NetworkError, credentials_from_env
 from verify.inputs import InputError, Target, build_target, parse_pair
 
 DEFAULT_CHECKS = tuple(CHECKS)
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             dns_require_all=args.dns_require_all,
             domain_targets=domain_targets,
             ca_file=str(args.ca_file) if args.ca_file else None,
+            credentials=tuple(credentials_from_env(os.environ).items()),
         )
         if args.ca_file is not None and not args.ca_file.is_file():
             raise InputError(f"--ca-file {args.ca_file} is not a file")

@@ -11,9 +11,26 @@ import json
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+# Credentials for an API with settings `api.auth` on, read from the environment
+# (never from the command line, where other users' `ps` would show them).
+TOKEN_ENV = "EPOCH_API_TOKEN"  # noqa: S105 - the variable's name
+API_KEY_ENV = "EPOCH_API_KEY"
+API_KEY_HEADER = "x-api-key"
+
+
+def credentials_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The headers that authenticate verify's requests: a bearer token and/or an API key."""
+    headers: dict[str, str] = {}
+    if env.get(TOKEN_ENV):
+        headers["Authorization"] = f"Bearer {env[TOKEN_ENV].strip()}"
+    if env.get(API_KEY_ENV):
+        headers[API_KEY_HEADER] = env[API_KEY_ENV].strip()
+    return headers
 
 
 class NetworkError(Exception):
@@ -60,7 +77,14 @@ def describe(exc: BaseException) -> str:
 class Client:
     """Requests against one base URL (scheme, host, port, optional base path)."""
 
-    def __init__(self, base_url: str, *, timeout: float, ssl_context: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        ssl_context: ssl.SSLContext | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ):
         parts = urlsplit(base_url)
         self.base_url = base_url.rstrip("/")
         self.scheme = parts.scheme
@@ -69,6 +93,7 @@ class Client:
         self.base_path = parts.path.rstrip("/")
         self.timeout = timeout
         self.ssl_context = ssl_context or ssl.create_default_context()
+        self.credentials = dict(credentials or {})
 
     def request(
         self,
@@ -77,8 +102,10 @@ class Client:
         *,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        anonymous: bool = False,
     ) -> Answer:
-        """One request on a fresh connection; raises NetworkError without an HTTP answer."""
+        """One request on a fresh connection (with the credentials unless `anonymous`);
+        raises NetworkError without an HTTP answer."""
         connection: http.client.HTTPConnection
         if self.scheme == "https":
             connection = http.client.HTTPSConnection(
@@ -87,6 +114,8 @@ class Client:
         else:
             connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         sent = {"User-Agent": "epoch-register-verify", "Accept": "application/json"}
+        if not anonymous:
+            sent.update(self.credentials)
         sent.update(headers or {})
         started = time.perf_counter()
         try:

@@ -61,6 +61,7 @@ class RegionFrontend(Construct):
             aliases=self.functions.aliases,
             key_arn=p.key_arn,
             logging_role=p.logging_role,
+            authorizer=self.functions.authorizer,
         )
         self.domain = RegionDomain(
             self,
@@ -106,8 +107,11 @@ class RegionFrontend(Construct):
         create-before-destroy, which a WAF association does not survive (the new
         association replaces the old, then deleting the old one detaches the ACL).
         """
+        # With api.auth = "jwt" the authorizer too: the secured routes need it.
+        authorizer = [self.functions.authorizer] if self.functions.authorizer else []
         return [
             *self.functions.aliases.values(),
+            *authorizer,
             *self.functions.warm_pools,
             *self.api.permissions,
             self.domain.mapping,

@@ -29,9 +29,9 @@ from constructs import Construct
 
 from epoch_blocks.tf_json import json_document
 from epoch_constructs.iam import ApiGatewayLoggingRole
-from epoch_constructs.region_frontend.openapi import api_definition, load_openapi
+from epoch_constructs.region_frontend.openapi import ApiSecurity, api_definition, load_openapi
 from epoch_settings import Settings
-from handlers import contract
+from handlers import auth, contract
 
 STAGE_NAME = "v1"
 # Ahead of X-Ray's default rule (priority 10000); 1-9999 are for custom rules.
@@ -79,11 +79,19 @@ class RegionApi(Construct):
         aliases: Mapping[str, LambdaAlias],
         key_arn: str,
         logging_role: ApiGatewayLoggingRole,
+        authorizer: LambdaAlias | None = None,
     ) -> None:
         super().__init__(scope, id_)
         names = settings.names
+        security = ApiSecurity(
+            mode=settings.api.auth,
+            authorizer_uri=authorizer.invoke_arn if authorizer is not None else None,
+            cache_seconds=settings.api.jwt.cache_seconds,
+        )
         definition = api_definition(
-            load_openapi(), {function: alias.invoke_arn for function, alias in aliases.items()}
+            load_openapi(),
+            {function: alias.invoke_arn for function, alias in aliases.items()},
+            security,
         )
         body = json_document(definition)
         self.rest_api = ApiGatewayRestApi(
@@ -221,6 +229,20 @@ class RegionApi(Construct):
                 source_arn=f"{self.rest_api.execution_arn}/*/*",
             )
             self.permissions.append(permission)
+        if authorizer is not None:
+            self.permissions.append(
+                LambdaPermission(
+                    self,
+                    f"{auth.AUTHORIZER_FUNCTION}_invoke",
+                    provider=provider,
+                    statement_id_prefix="AllowApiGatewayAuthorizer-",
+                    action="lambda:InvokeFunction",
+                    principal="apigateway.amazonaws.com",
+                    function_name=authorizer.function_name,
+                    qualifier=authorizer.name,
+                    source_arn=f"{self.rest_api.execution_arn}/authorizers/*",
+                )
+            )
         self.name = names.api
         self.stage_name = STAGE_NAME
         # The region's own endpoint: health checks target it, not the shared name.

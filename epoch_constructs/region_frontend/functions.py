@@ -19,7 +19,7 @@ from constructs import Construct
 from epoch_constructs.iam import FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_settings import Settings
-from handlers import contract
+from handlers import auth, contract
 
 RUNTIME = "python3.13"
 ALIAS_NAME = "live"
@@ -52,14 +52,30 @@ class RegionFunctions(Construct):
         self.names: dict[str, str] = {}
         self.aliases: dict[str, LambdaAlias] = {}
         self.warm_pools: list[LambdaProvisionedConcurrencyConfig] = []
-        environment = {
-            contract.ENV_TABLE_NAME: table_name,
-            contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
-            contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
-        }
-        if settings.table.retention_days > 0:
-            environment[contract.ENV_RETENTION_DAYS] = str(settings.table.retention_days)
-        for function, handler in contract.FUNCTION_HANDLERS.items():
+        # auth = "jwt": the TOKEN authorizer (not warm: API Gateway caches its answers).
+        self.authorizer: LambdaAlias | None = None
+        auth_mode = settings.api.auth
+        handlers = dict(contract.FUNCTION_HANDLERS)
+        if auth_mode == auth.AUTH_JWT:
+            handlers[auth.AUTHORIZER_FUNCTION] = auth.AUTHORIZER_HANDLER
+        for function, handler in handlers.items():
+            is_authorizer = function == auth.AUTHORIZER_FUNCTION
+            variables = {
+                contract.ENV_TABLE_NAME: table_name,
+                contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
+                contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
+            }
+            if auth_mode != auth.AUTH_NONE:
+                variables[auth.ENV_AUTH_MODE] = auth_mode
+            if settings.table.retention_days > 0:
+                variables[contract.ENV_RETENTION_DAYS] = str(settings.table.retention_days)
+            if is_authorizer:
+                jwt = settings.api.jwt
+                variables = {
+                    auth.ENV_JWT_ISSUER: str(jwt.issuer),
+                    auth.ENV_JWT_AUDIENCE: str(jwt.audience),
+                    **({auth.ENV_JWKS_URL: jwt.jwks_url} if jwt.jwks_url else {}),
+                }
             log_group = CloudwatchLogGroup(
                 self,
                 f"{function}_logs",
@@ -94,9 +110,12 @@ class RegionFunctions(Construct):
                         else None
                     ),
                 ),
-                environment=LambdaFunctionEnvironment(variables=environment),
+                environment=LambdaFunctionEnvironment(variables=variables),
                 # 0 in the settings means unreserved: Lambda's own 0 would stop the function.
-                reserved_concurrent_executions=lambda_settings.reserved_concurrency or None,
+                # The authorizer is not counted in the reservation check: never reserved.
+                reserved_concurrent_executions=(
+                    None if is_authorizer else lambda_settings.reserved_concurrency or None
+                ),
                 depends_on=[log_group, roles.policies[function]],
             )
             alias = LambdaAlias(
@@ -107,6 +126,9 @@ class RegionFunctions(Construct):
                 function_name=fn.function_name,
                 function_version=fn.version,
             )
+            if is_authorizer:
+                self.authorizer = alias
+                continue
             if lambda_settings.provisioned_concurrency > 0:
                 warm = LambdaProvisionedConcurrencyConfig(
                     self,

@@ -12,10 +12,11 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers import contract
+from handlers import auth, contract
 
 OPENAPI_PATH = Path(contract.__file__).resolve().parent / contract.OPENAPI_FILENAME
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -106,6 +107,88 @@ GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
 }
 
 
+# Only with authentication on (the public API's definition stays as it was):
+# API Gateway's refusals of credentials, in the service's error shape.
+AUTH_GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
+    # No or an invalid token (the authorizer said "Unauthorized", or the header
+    # failed identityValidationExpression).
+    "UNAUTHORIZED": {
+        "statusCode": "401",
+        "responseTemplates": _error_template(
+            auth.ERROR_UNAUTHORIZED, json.dumps(auth.MESSAGE_BAD_TOKEN)
+        ),
+    },
+    # No or an unknown API key (API Gateway's default is 403 "Forbidden").
+    "INVALID_API_KEY": {
+        "statusCode": "401",
+        "responseTemplates": _error_template(
+            auth.ERROR_UNAUTHORIZED, json.dumps(auth.MESSAGE_BAD_KEY)
+        ),
+    },
+    "ACCESS_DENIED": {
+        "statusCode": "403",
+        "responseTemplates": _error_template(
+            contract.ERROR_FORBIDDEN, "$context.error.messageString"
+        ),
+    },
+    # A key's usage-plan quota is used up.
+    "QUOTA_EXCEEDED": {
+        "statusCode": "429",
+        "responseTemplates": _error_template(
+            contract.ERROR_THROTTLED, '"The API key\'s quota is used up for this period."'
+        ),
+    },
+    # The authorizer failed (e.g. the issuer's JWKS did not answer): worth a retry.
+    "AUTHORIZER_FAILURE": {
+        "statusCode": "503",
+        "responseTemplates": _error_template(
+            contract.ERROR_UNAVAILABLE, json.dumps(auth.MESSAGE_AUTHORIZER_FAILED)
+        ),
+    },
+    "AUTHORIZER_CONFIGURATION_ERROR": {
+        "statusCode": "500",
+        "responseTemplates": _error_template(
+            contract.ERROR_INTERNAL, '"Credentials could not be checked."'
+        ),
+    },
+    "API_CONFIGURATION_ERROR": {
+        "statusCode": "500",
+        "responseTemplates": _error_template(contract.ERROR_INTERNAL, '"Internal error."'),
+    },
+}
+# A bearer token API Gateway passes to the authorizer; anything else is 401 at once.
+BEARER_PATTERN = "^[Bb]earer [-0-9A-Za-z._~+/]+=*$"
+
+
+@dataclass(frozen=True)
+class ApiSecurity:
+    """How the API authenticates: settings `api.auth`; for jwt, the authorizer to call."""
+
+    mode: str = auth.AUTH_NONE
+    authorizer_uri: str | None = None
+    cache_seconds: int = 300
+
+
+def gateway_security_scheme(security: ApiSecurity) -> dict[str, Any]:
+    """The security scheme in API Gateway's terms (x-amazon-apigateway-authorizer)."""
+    if security.mode == auth.AUTH_JWT:
+        if security.authorizer_uri is None:
+            raise ValueError("auth jwt needs the authorizer's invoke URI")
+        return {
+            "type": "apiKey",
+            "name": auth.AUTHORIZATION_HEADER,
+            "in": "header",
+            "x-amazon-apigateway-authtype": "custom",
+            "x-amazon-apigateway-authorizer": {
+                "type": "token",
+                "authorizerUri": security.authorizer_uri,
+                "authorizerResultTtlInSeconds": security.cache_seconds,
+                "identityValidationExpression": BEARER_PATTERN,
+            },
+        }
+    return {"type": "apiKey", "name": auth.API_KEY_HEADER, "in": "header"}
+
+
 def _integration(invoke_arn: str) -> dict[str, Any]:
     return {
         "type": "aws_proxy",
@@ -117,7 +200,11 @@ def _integration(invoke_arn: str) -> dict[str, Any]:
     }
 
 
-def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) -> dict[str, Any]:
+def api_definition(
+    document: Mapping[str, Any],
+    invoke_arns: Mapping[str, str],
+    security: ApiSecurity = ApiSecurity(),
+) -> dict[str, Any]:
     """The OpenAPI document plus Lambda proxy integrations, validation and error responses.
 
     `invoke_arns` maps a function's logical name to its alias invoke ARN. Every
@@ -166,7 +253,14 @@ def api_definition(document: Mapping[str, Any], invoke_arns: Mapping[str, str]) 
     definition["x-amazon-apigateway-request-validator"] = VALIDATOR
     # GATEWAY_RESPONSES holds only responses REST API import supports.
     definition[GATEWAY_RESPONSES_KEY] = copy.deepcopy(GATEWAY_RESPONSES)
-    return definition
+    if security.mode == auth.AUTH_NONE:
+        return definition
+    # After import_compatible, which drops components other than schemas.
+    secured = auth.secured_document(definition, security.mode, gateway_security_scheme(security))
+    secured[GATEWAY_RESPONSES_KEY].update(copy.deepcopy(AUTH_GATEWAY_RESPONSES))
+    if security.mode == auth.AUTH_API_KEY:
+        secured["x-amazon-apigateway-api-key-source"] = "HEADER"
+    return secured
 
 
 def import_compatible(definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ VARIANTS: dict[str, Path] = {
     "latency_on_demand_eu": SETTINGS_DIR / "latency_on_demand_eu.toml",
     "deploy_role": SETTINGS_DIR / "deploy_role.toml",
     "limits": SETTINGS_DIR / "limits.toml",
+    "auth_jwt": SETTINGS_DIR / "auth_jwt.toml",
+    "auth_api_key": SETTINGS_DIR / "auth_api_key.toml",
 }
 
 

@@ -134,6 +134,9 @@ def test_second_variant_has_three_regions_weighted_records_and_on_demand_billing
     # The optional limits the default variant leaves off: TTL and reserved concurrency.
     assert settings.table.retention_days > 0
     assert settings.functions.reserved_concurrency > 0
+    # The read-back asserts each client's usage plan and keys in every region.
+    assert settings.api.auth == "api_key"
+    assert settings.api.api_key.clients
 
 
 def test_unprotect_override_names_only_protected_resources() -> None:

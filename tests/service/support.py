@@ -93,6 +93,7 @@ class Backend:
         force_unhealthy: bool = False,
         list_shards: int = contract.LIST_SHARDS_DEFAULT,
         retention_days: int = 0,
+        auth_mode: str = "none",
         owned: bool = False,
     ) -> Service:
         """Build the three handlers as the Lambdas do, for a new table unless one is given."""
@@ -104,6 +105,7 @@ class Backend:
             health_cache_seconds=health_cache_seconds,
             list_shards=list_shards,
             retention_days=retention_days,
+            auth_mode=auth_mode,
         )
         self.api.set_handlers(
             {
