@@ -27,6 +27,7 @@ VARIANTS: dict[str, Path] = {
     "weighted_records": SETTINGS_DIR / "weighted_records.toml",
     "latency_on_demand_eu": SETTINGS_DIR / "latency_on_demand_eu.toml",
     "deploy_role": SETTINGS_DIR / "deploy_role.toml",
+    "canary": SETTINGS_DIR / "canary.toml",
 }
 
 
