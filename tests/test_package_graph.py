@@ -14,6 +14,8 @@ LAYERS = {
     "epoch_settings": 1,
     "local_api": 1,
     "verify": 1,
+    # Moves the live aliases; its synthetic check is verify's.
+    "rollout": 2,
     "epoch_blocks": 2,
     "epoch_constructs": 3,
     "remote_state": 3,
