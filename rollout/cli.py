@@ -8,9 +8,12 @@ inputs are wrong or AWS cannot be reached (one line on stderr), 130 interrupted 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 from rollout.aws import AwsError, RegionAws, credentials_problem
@@ -111,8 +114,23 @@ def load_plan(args: argparse.Namespace) -> Plan:
     return plan
 
 
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if threading.current_thread() is not threading.main_thread():
+        return _run(args)
+    # A cancelled CI job gets SIGINT, then SIGTERM: both stop as Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     engine: Engine | None = None
     try:
         plan = load_plan(args)

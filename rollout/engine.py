@@ -340,7 +340,7 @@ def _duration(seconds: float) -> str:
 
 @contextmanager
 def _deferred_interrupt() -> Iterator[None]:
-    """Ctrl-C waits until the aliases of a step have all moved (then interrupts)."""
+    """Ctrl-C (or SIGTERM) waits until the aliases of a step have all moved, then interrupts."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -349,10 +349,12 @@ def _deferred_interrupt() -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         caught.append(signum)
 
-    previous = signal.signal(signal.SIGINT, hold)
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, hold) for signum in held}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if caught:
         raise KeyboardInterrupt

@@ -213,8 +213,9 @@ def test_status_reads_what_each_region_serves(
     assert f"  {WEST}: 3 OK, 1 ALARM, 0 without data ({deployment.alarm(WEST)})" in out
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_leaves_a_resumable_rollout_and_exits_130(
-    deployment: Deployment, aws_env: dict[str, str]
+    deployment: Deployment, aws_env: dict[str, str], signum: signal.Signals
 ) -> None:
     command = [sys.executable, "-m", "rollout", *deployment.args(bake="30")]
     child = subprocess.Popen(
@@ -231,7 +232,7 @@ def test_ctrl_c_leaves_a_resumable_rollout_and_exits_130(
         if line.startswith(f"[{EAST}] step 1/2 (10 %): 10 %") or time.monotonic() > deadline:
             break
     time.sleep(0.5)  # into the bake
-    child.send_signal(signal.SIGINT)
+    child.send_signal(signum)  # SIGTERM: what a cancelled CI job gets after SIGINT
     try:
         _, err = child.communicate(timeout=30)
     except subprocess.TimeoutExpired:
