@@ -258,6 +258,8 @@ class RegionMonitoring(Construct):
         super().__init__(scope, id_)
         names = settings.names
         prefix = f"{names.app}-{region}"
+        # Alarm names by kind (the kinds settings' rollout.gate_alarms names).
+        self.alarm_names: dict[str, list[str]] = {}
         dashboard_name = f"{names.dashboard_prefix}-{region}"
         self.topic = alarm_topic(
             self,
@@ -272,7 +274,12 @@ class RegionMonitoring(Construct):
         table_dimensions = {"TableName": table_name}
         look = f"See the {dashboard_name} dashboard"
 
-        _alarm(
+        def alarm(kind: str, *args: Any, **kwargs: Any) -> None:
+            self.alarm_names.setdefault(kind, []).append(kwargs["name"])
+            _alarm(*args, **kwargs)
+
+        alarm(
+            "api-5xx-rate",
             self,
             "api_5xx_rate",
             provider=provider,
@@ -290,7 +297,8 @@ class RegionMonitoring(Construct):
             comparison="GreaterThanThreshold",
             threshold=API_5XX_RATE_THRESHOLD,
         )
-        _alarm(
+        alarm(
+            "api-p99-latency",
             self,
             "api_p99_latency",
             provider=provider,
@@ -381,7 +389,8 @@ class RegionMonitoring(Construct):
         )
         for logical in sorted(function_names):
             function_name = function_names[logical]
-            _alarm(
+            alarm(
+                "function-errors",
                 self,
                 f"{logical}_errors",
                 provider=provider,
@@ -398,7 +407,8 @@ class RegionMonitoring(Construct):
                 comparison="GreaterThanOrEqualToThreshold",
                 threshold=FUNCTION_ERRORS_THRESHOLD,
             )
-            _alarm(
+            alarm(
+                "function-throttles",
                 self,
                 f"{logical}_throttles",
                 provider=provider,
@@ -417,7 +427,8 @@ class RegionMonitoring(Construct):
                 threshold=FUNCTION_THROTTLES_THRESHOLD,
             )
         for kind, metric in (("read", "ReadThrottleEvents"), ("write", "WriteThrottleEvents")):
-            _alarm(
+            alarm(
+                "table-throttles",
                 self,
                 f"table_{kind}_throttles",
                 provider=provider,
@@ -435,7 +446,8 @@ class RegionMonitoring(Construct):
                 threshold=TABLE_THROTTLES_THRESHOLD,
             )
         for other in other_regions:
-            _alarm(
+            alarm(
+                "replication-latency",
                 self,
                 f"replication_latency_{region_id(other)}",
                 provider=provider,

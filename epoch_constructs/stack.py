@@ -16,6 +16,7 @@ from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_constructs.monitoring import HealthCheckAlarms, MonthlyBudget
 from epoch_constructs.providers import region_id, regional_providers
 from epoch_constructs.region_frontend import FrontendProps, RegionFrontend
+from epoch_constructs.region_frontend.functions import ALIAS_NAME
 from epoch_constructs.routing import RegionEndpoint, Routing
 from epoch_settings import Settings
 from handlers import auth
@@ -180,3 +181,42 @@ class EpochRegisterStack(TerraformStack):
                 value=frontend.monitoring.topic.arn,
                 description=f"{region}: SNS topic for the region's alarms",
             )
+        if settings.rollout.mode == "canary":
+            rollout_outputs(self, settings, frontends)
+
+
+def rollout_outputs(
+    stack: TerraformStack, settings: Settings, frontends: dict[str, RegionFrontend]
+) -> None:
+    """What `pipenv run rollout` reads: its settings, and per region what it moves and watches."""
+    rollout = settings.rollout
+    TerraformOutput(
+        stack,
+        "rollout_settings",
+        value={
+            "mode": rollout.mode,
+            "region_order": list(settings.rollout_order),
+            "shares": list(rollout.shares()),
+            "bake_seconds": rollout.bake_seconds,
+            "gate_alarms": list(rollout.gate_alarms),
+        },
+        description="Canary rollout: region order, traffic share per step, bake time, gates",
+    )
+    for region, frontend in frontends.items():
+        functions = frontend.functions
+        alarms = frontend.monitoring.alarm_names
+        TerraformOutput(
+            stack,
+            f"{region_id(region)}_rollout",
+            value={
+                "region": region,
+                "endpoint": frontend.api.invoke_url,
+                "alias": ALIAS_NAME,
+                "functions": {
+                    logical: {"name": name, "version": functions.versions[logical]}
+                    for logical, name in functions.names.items()
+                },
+                "alarms": [name for kind in rollout.gate_alarms for name in alarms.get(kind, [])],
+            },
+            description=f"{region}: functions, newest versions, alias, gating alarms, endpoint",
+        )

@@ -22,6 +22,7 @@ SETTINGS_ENV_VAR = "EPOCH_SETTINGS"
 _PATTERN_HINTS = {
     "regions": "an AWS region name such as us-east-1",
     "drill_regions": "an AWS region name such as us-east-1",
+    "region_order": "an AWS region name such as us-east-1",
     "weights": "an AWS region name such as us-east-1",
     "domain_name": "a lower-case domain name such as example.com",
     "hosted_zone_id": "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",

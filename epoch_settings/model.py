@@ -499,6 +499,55 @@ class DeploySettings(_Section):
     create_oidc_provider: bool = True
 
 
+# Alarms of a region (epoch_constructs/monitoring.py) a canary rollout may gate on.
+GateAlarm = Literal[
+    "api-5xx-rate",
+    "api-p99-latency",
+    "function-errors",
+    "function-throttles",
+    "table-throttles",
+    "replication-latency",
+]
+GATE_ALARMS: tuple[str, ...] = get_args(GateAlarm)
+# A bake must outlast the regional alarms' evaluation window (monitoring.py: 5 periods
+# of 60 s), or an alarm the new code trips at the start of a bake could fire after it.
+ROLLOUT_BAKE_MIN_SECONDS = 300
+
+
+class RolloutSettings(_Section):
+    """How new Lambda code reaches the regions: all at once, or canary region by region."""
+
+    # all-at-once: every apply moves every region's `live` alias. canary: applies
+    # publish versions only; `pipenv run rollout` moves the aliases (docs/rollout.md).
+    mode: Literal["all-at-once", "canary"] = "all-at-once"
+    # Share of a region's traffic the new version gets in the first step.
+    canary_percent: Annotated[int, Field(ge=1, le=50)] = 10
+    # Traffic steps per region, the last at 100 %; between them the share grows evenly.
+    steps: Annotated[int, Field(ge=2, le=10)] = 2
+    # How long each step is watched (alarms, synthetic check) before the next.
+    bake_seconds: Annotated[int, Field(ge=ROLLOUT_BAKE_MIN_SECONDS, le=3600)] = 600
+    # Regions in rollout order; empty means the order of `regions`.
+    region_order: RegionTuple = ()
+    # Which of each region's alarms stop and roll back the rollout.
+    gate_alarms: Annotated[
+        tuple[GateAlarm, ...], BeforeValidator(_array_to_tuple), Field(min_length=1, max_length=6)
+    ] = ("api-5xx-rate", "api-p99-latency", "function-errors", "function-throttles")
+
+    @cross_check("gate_alarms")
+    def _distinct_gate_alarms(self) -> Iterator[Problem]:
+        duplicates = sorted({a for a in self.gate_alarms if self.gate_alarms.count(a) > 1})
+        if duplicates:
+            yield "gate_alarms", f"duplicate alarm {', '.join(duplicates)}"
+
+    def shares(self) -> tuple[int, ...]:
+        """Percent of traffic on the new version at each step, the last 100."""
+        span = 100 - self.canary_percent
+        return tuple(
+            self.canary_percent + round(span * step / (self.steps - 1))
+            for step in range(self.steps)
+        )
+
+
 class Settings(_Section):
     """One deployment of EpochRegister."""
 
@@ -523,6 +572,7 @@ class Settings(_Section):
     remote_state: RemoteStateSettings = Field(default_factory=RemoteStateSettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, regex_engine="python-re", populate_by_name=True
@@ -611,6 +661,32 @@ class Settings(_Section):
                 f"{self.remote_state.state_key} is where the remote-state stack keeps its "
                 "own state; choose another key for the root stack",
             )
+
+    @cross_check("regions", "rollout.region_order")
+    def _rollout_order_is_the_regions(self) -> Iterator[Problem]:
+        order = self.rollout.region_order
+        if not order:
+            return
+        unknown = [r for r in order if r not in self.regions]
+        missing = [r for r in self.regions if r not in order]
+        repeated = sorted({r for r in order if order.count(r) > 1})
+        if unknown or missing or repeated:
+            parts = []
+            if unknown:
+                parts.append(f"{', '.join(unknown)} is not a configured region")
+            if missing:
+                parts.append(f"{', '.join(missing)} is missing")
+            if repeated:
+                parts.append(f"{', '.join(repeated)} is listed twice")
+            yield (
+                "rollout.region_order",
+                f"{'; '.join(parts)}: list every configured region once "
+                f"({', '.join(self.regions)}), or leave it out for that order",
+            )
+
+    @property
+    def rollout_order(self) -> tuple[str, ...]:
+        return self.rollout.region_order or self.regions
 
     @property
     def primary_region(self) -> str:

@@ -256,6 +256,7 @@ class VariantRun:
                 )
             with step(self.name, "second plan (must be 'No changes')"):
                 self.second_plan()
+            self.rehearse_rollout()
             with step(self.name, "read back through boto3"):
                 checked = check_deployment(load_settings(self.settings_path), self.client)
                 self.r.log(f"[{self.name}]   {len(checked)} essentials read back and as expected")
@@ -263,6 +264,13 @@ class VariantRun:
         finally:
             # After a failure or Ctrl-C nothing is destroyed: the emulator's state goes with it.
             self.stop_emulator()
+
+    def rehearse_rollout(self) -> None:
+        """A variant with rollout.mode = "canary" also rehearses `pipenv run rollout`."""
+        from rehearsal.rollout_steps import CanaryRehearsal, wanted  # imports this module
+
+        if wanted(self.settings):
+            CanaryRehearsal(self).steps()
 
     def create_zone(self) -> None:
         route53 = self.client("route53")

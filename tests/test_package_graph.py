@@ -15,6 +15,8 @@ LAYERS = {
     "verify": 1,
     # Reads the settings' [api] auth.
     "local_api": 2,
+    # Moves the live aliases; its synthetic check is verify's.
+    "rollout": 2,
     "epoch_blocks": 2,
     "epoch_constructs": 3,
     "remote_state": 3,

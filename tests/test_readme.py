@@ -244,7 +244,14 @@ def test_every_pipenv_script_and_module_the_docs_run_exists() -> None:
 
 
 # Our command-line tools, as `python -m`; main.py (synth) takes only --settings.
-CLIS = ("verify", "local_api", "rehearsal", "epoch_ops.bootstrap", "epoch_ops.teardown")
+CLIS = (
+    "verify",
+    "local_api",
+    "rehearsal",
+    "rollout",
+    "epoch_ops.bootstrap",
+    "epoch_ops.teardown",
+)
 # Pages about one of those tools: every --option they write must be one of its options.
 CLI_PAGES = (
     "local-mode.md",
@@ -271,9 +278,8 @@ def test_every_option_the_docs_give_our_commands_exists() -> None:
         text = page.read_text()
         if page.name in CLI_PAGES:
             written |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
-        for line in re.findall(
-            r"pipenv run (?:verify|local|rehearse|synth|bootstrap|teardown)\b[^`|\n]*", text
-        ):
+        ours = r"pipenv run (?:verify|local|rehearse|synth|rollout|bootstrap|teardown)\b[^`|\n]*"
+        for line in re.findall(ours, text):
             written |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
     assert {"--force-unhealthy", "--replication-timeout", "--keep"} <= written
     assert written - options == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import (
@@ -51,6 +52,17 @@ class RegionFunctions(Construct):
         drill = region in settings.routing.drill_regions
         self.names: dict[str, str] = {}
         self.aliases: dict[str, LambdaAlias] = {}
+        # The newest published version of each function (what a canary rollout moves to).
+        self.versions: dict[str, str] = {}
+        canary: dict[str, TerraformResourceLifecycle] = {}
+        if settings.rollout.mode == "canary":
+            # `pipenv run rollout` moves the alias region by region (weighted routing,
+            # then the new version) and records the version it served before in the
+            # description: Terraform creates the alias, then leaves those three alone,
+            # so an apply publishes new versions without moving traffic to them.
+            canary["lifecycle"] = TerraformResourceLifecycle(
+                ignore_changes=["function_version", "routing_config", "description"]
+            )
         self.warm_pools: list[LambdaProvisionedConcurrencyConfig] = []
         # auth = "jwt": the TOKEN authorizer (not warm: API Gateway caches its answers).
         self.authorizer: LambdaAlias | None = None
@@ -125,6 +137,7 @@ class RegionFunctions(Construct):
                 name=ALIAS_NAME,
                 function_name=fn.function_name,
                 function_version=fn.version,
+                **canary,
             )
             if is_authorizer:
                 self.authorizer = alias
@@ -141,3 +154,4 @@ class RegionFunctions(Construct):
                 self.warm_pools.append(warm)
             self.names[function] = names.function(function)
             self.aliases[function] = alias
+            self.versions[function] = fn.version

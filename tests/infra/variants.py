@@ -30,6 +30,7 @@ VARIANTS: dict[str, Path] = {
     "limits": SETTINGS_DIR / "limits.toml",
     "auth_jwt": SETTINGS_DIR / "auth_jwt.toml",
     "auth_api_key": SETTINGS_DIR / "auth_api_key.toml",
+    "canary": SETTINGS_DIR / "canary.toml",
 }
 
 
