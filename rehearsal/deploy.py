@@ -286,20 +286,7 @@ class VariantRun:
 
     def synthesize(self) -> None:
         """The project's own synth path (main.py) in a subprocess, into the work folder."""
-        out = self.workdir / "cdktf.out"
-        completed = subprocess.run(
-            [sys.executable, str(PROJECT_ROOT / "main.py"), "--settings", str(self.settings_path)],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "CDKTF_OUTDIR": str(out)},
-            capture_output=True,
-            text=True,
-            timeout=SYNTH_TIMEOUT,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise StepError(
-                f"synth failed (exit {completed.returncode}): {completed.stderr.strip()}"
-            )
+        synthesize(PROJECT_ROOT, self.settings_path, self.workdir / "cdktf.out")
 
     def prepare(self, stack: str, backend: Backend = "keep") -> None:
         source = self.workdir / "cdktf.out" / "stacks" / stack
@@ -367,6 +354,21 @@ class VariantRun:
         if self.emulator is not None and self.emulator.running:
             with self.r.step(self.name, "stop emulator"):
                 self.emulator.stop()
+
+
+def synthesize(project: Path, settings: Path, out: Path) -> None:
+    """`main.py --settings <settings>` of `project` in a subprocess, into `out`."""
+    completed = subprocess.run(
+        [sys.executable, str(project / "main.py"), "--settings", str(settings)],
+        cwd=project,
+        env={**os.environ, "CDKTF_OUTDIR": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=SYNTH_TIMEOUT,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise StepError(f"synth failed (exit {completed.returncode}): {completed.stderr.strip()}")
 
 
 def remove_tree(path: Path) -> None:

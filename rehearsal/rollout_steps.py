@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -33,13 +32,12 @@ from handlers.runtime import Settings as HandlerSettings
 from handlers.runtime import data_client, health_client, make_handler
 from local_api.dynalite import Dynalite, ensure_table
 from local_api.server import LocalApi
-from rehearsal.deploy import StepError, VariantRun
+from rehearsal.deploy import StepError, VariantRun, synthesize
 from rehearsal.emulator import PROJECT_ROOT
 
 # Short bakes: the emulator's alarms change only when told to (SetAlarmState).
 BAKE_SECONDS = 2.0
 ROLLOUT_TIMEOUT = 300.0
-SYNTH_TIMEOUT = 300.0
 APPLY_TIMEOUT = 900.0
 # What the project's synth needs, copied so that the handler change stays out of the
 # project folder.
@@ -158,19 +156,10 @@ class CanaryRehearsal:
             encoding="utf-8",
         )
         out = self.run.workdir / "cdktf.out.changed"
-        completed = subprocess.run(
-            [sys.executable, str(copy / "main.py"), "--settings", str(self.run.settings_path)],
-            cwd=copy,
-            env={**os.environ, "CDKTF_OUTDIR": str(out)},
-            capture_output=True,
-            text=True,
-            timeout=SYNTH_TIMEOUT,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise RolloutStepError(
-                f"synth of the changed handler failed: {completed.stderr.strip()}"
-            )
+        try:
+            synthesize(copy, self.run.settings_path, out)
+        except StepError as error:
+            raise RolloutStepError(f"with the changed handler: {error}") from None
         workspace = self.run.workspaces[ROOT_STACK].path
         source = out / "stacks" / ROOT_STACK
         shutil.rmtree(workspace / "assets", ignore_errors=True)

@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 from dataclasses import replace
-from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
@@ -23,6 +22,7 @@ from rollout.status import status_lines
 from rollout.synthetic import check_region
 from verify.inputs import (
     InputError,
+    add_outputs_options,
     check_url,
     outputs_from_file,
     outputs_from_terraform,
@@ -53,16 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "at a time (canary share, bake, automatic rollback). Needs rollout.mode = canary.",
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--terraform-dir",
-        type=Path,
-        help="run `terraform output -json` here (cdktf.out/stacks/epoch-register after deploy)",
-    )
-    source.add_argument(
-        "--outputs-file",
-        type=Path,
-        help="saved `terraform output -json`, or `cdktf deploy --outputs-file` JSON",
-    )
+    add_outputs_options(source)
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
         "--status", action="store_true", help="show what each region serves, then exit"

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from verify.checks import CHECKS, FAIL, PASS, SKIP, Options, Result, Run, writes_needed
 from verify.client import Client, NetworkError, credentials_from_env
-from verify.inputs import InputError, Target, build_target, parse_pair
+from verify.inputs import InputError, Target, add_outputs_options, build_target, parse_pair
 
 DEFAULT_CHECKS = tuple(CHECKS)
 
@@ -78,16 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="REGION=URL",
         help="a region's own endpoint (output <region>_endpoint); repeat per region",
     )
-    source.add_argument(
-        "--terraform-dir",
-        type=Path,
-        help="run `terraform output -json` here (cdktf.out/stacks/epoch-register after deploy)",
-    )
-    source.add_argument(
-        "--outputs-file",
-        type=Path,
-        help="saved `terraform output -json`, or `cdktf deploy --outputs-file` JSON",
-    )
+    add_outputs_options(source)
     source.add_argument(
         "--health-check",
         action="append",

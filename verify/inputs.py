@@ -4,6 +4,7 @@ copy of it, or the file `cdktf deploy --outputs-file` writes)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -210,3 +211,17 @@ def build_target(
     if unknown:
         raise InputError(f"--health-check for {', '.join(unknown)}, which has no endpoint")
     return Target(api_url=public, endpoints=endpoints, health_check_ids=checks)
+
+
+def add_outputs_options(group: argparse._ActionsContainer) -> None:
+    """--terraform-dir / --outputs-file: where a deployment's outputs are read from."""
+    group.add_argument(
+        "--terraform-dir",
+        type=Path,
+        help="run `terraform output -json` here (cdktf.out/stacks/epoch-register after deploy)",
+    )
+    group.add_argument(
+        "--outputs-file",
+        type=Path,
+        help="saved `terraform output -json`, or `cdktf deploy --outputs-file` JSON",
+    )
