@@ -10,9 +10,6 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
     Wafv2WebAclRule,
-    Wafv2WebAclRuleAction,
-    Wafv2WebAclRuleOverrideAction,
-    Wafv2WebAclRuleVisibilityConfig,
     Wafv2WebAclVisibilityConfig,
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
@@ -21,6 +18,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 )
 from constructs import Construct
 
+from epoch_blocks.hcl_blocks import as_hcl_blocks, hcl_output
 from epoch_settings import Settings
 
 # AWS managed rule groups, in evaluation order after the rate limit.
@@ -38,10 +36,12 @@ COUNT_ONLY_RULES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _visibility(metric: str) -> Wafv2WebAclRuleVisibilityConfig:
-    return Wafv2WebAclRuleVisibilityConfig(
-        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-    )
+def _visibility(metric: str) -> dict[str, Any]:
+    return {
+        "cloudwatch_metrics_enabled": True,
+        "metric_name": metric,
+        "sampled_requests_enabled": True,
+    }
 
 
 class RegionFirewall(Construct):
@@ -67,14 +67,14 @@ class RegionFirewall(Construct):
                 "aggregate_key_type": "IP",
             }
         }
-        rules = [
-            Wafv2WebAclRule(
-                name="rate-limit-per-ip",
-                priority=0,
-                action=Wafv2WebAclRuleAction(block={}),
-                statement=rate_limit,
-                visibility_config=_visibility(f"{app}-rate-limit"),
-            )
+        rules: list[dict[str, Any]] = [
+            {
+                "name": "rate-limit-per-ip",
+                "priority": 0,
+                "action": {"block": {}},
+                "statement": rate_limit,
+                "visibility_config": _visibility(f"{app}-rate-limit"),
+            }
         ]
         for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
             managed: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
@@ -84,14 +84,15 @@ class RegionFirewall(Construct):
                     for rule in COUNT_ONLY_RULES[group]
                 ]
             rules.append(
-                Wafv2WebAclRule(
-                    name=group,
-                    priority=priority,
-                    override_action=Wafv2WebAclRuleOverrideAction(none={}),
-                    statement={"managed_rule_group_statement": managed},
-                    visibility_config=_visibility(f"{app}-{group}"),
-                )
+                {
+                    "name": group,
+                    "priority": priority,
+                    "override_action": {"none": {}},
+                    "statement": {"managed_rule_group_statement": managed},
+                    "visibility_config": _visibility(f"{app}-{group}"),
+                }
             )
+        hcl = hcl_output(self)
         acl = Wafv2WebAcl(
             self,
             "web_acl",
@@ -101,13 +102,16 @@ class RegionFirewall(Construct):
             description=f"{app} API {region}",
             scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow={}),
-            rule=rules,
+            rule=None if hcl else [Wafv2WebAclRule(**rule) for rule in rules],
             visibility_config=Wafv2WebAclVisibilityConfig(
                 cloudwatch_metrics_enabled=True,
                 metric_name=f"{app}-api",
                 sampled_requests_enabled=True,
             ),
         )
+        if hcl:
+            # The untyped `statement` would be written as an argument (epoch_blocks.hcl_blocks).
+            acl.add_override("rule", as_hcl_blocks({"rule": rules})["rule"])
         Wafv2WebAclAssociation(
             self, "stage", provider=provider, resource_arn=stage_arn, web_acl_arn=acl.arn
         )
