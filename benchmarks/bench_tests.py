@@ -1,12 +1,12 @@
 """Print what the test command costs: pytest's own time, wall, CPU, and the slowest tests.
 
 Runs `pipenv run test` (the README's test command) `--runs` times and prints,
-per run, pytest's reported seconds against the 60 s target (issue 22 retired the 40 s one), the command's
-wall time, the CPU seconds of the whole process tree (user + sys of every
-process it waited for: pytest, dynalite, Terraform, its providers, checkov,
-mypy, ...), the machine's load average before the run, each background gate's
-time, and the slowest tests. CPU seconds are the steadier figure on a shared
-machine; pytest seconds depend on what else runs.
+per run, pytest's reported seconds against the 60 s target (issue 22 retired
+the 40 s one), the command's wall time, the CPU seconds of the whole process
+tree (user + sys of every process it waited for: pytest, dynalite, Terraform,
+its providers, checkov, mypy, ...), the machine's load average before the run,
+each background gate's time, and the slowest tests. CPU seconds are the
+steadier figure on a shared machine; pytest seconds depend on what else runs.
 
     pipenv run python benchmarks/bench_tests.py [--runs 2] [-- extra pytest args]
 """
