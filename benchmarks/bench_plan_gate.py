@@ -1,7 +1,7 @@
 """Print the plan gate's wall and CPU time over the test session's settings variants.
 
 Usage (from the project root):
-    pipenv run python -m benchmarks.bench_plan_gate [--runs N] [--without-waf]
+    pipenv run python -m benchmarks.bench_plan_gate [--runs N] [--without-waf] [--hcl]
 
 Synthesizes the variants the tests use, then runs the Terraform plan gate
 (`rehearsal.plan_gate`: every unique stack as a module of one configuration,
@@ -15,6 +15,10 @@ configurations: nothing else refers to them) and prints what one web ACL
 costs the gate. Terraform core decodes the ACL's deeply nested `rule` blocks
 against the provider schema in both of plan's walks, and the provider (SDKv2)
 deep-copies that schema on every PlanResourceChange: most of the gate's CPU.
+`--hcl` also runs the gate as the test command does (tests/infra/test_terraform_plan.py):
+every variant synthesized as HCL in a subprocess, the default variant's two HCL
+stacks planned next to the JSON in the same plan, and `terraform show -json`
+of the saved plan; it prints what that adds to the gate.
 Figures, not assertions: timings on a shared machine vary.
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import tempfile
@@ -37,6 +42,18 @@ from epoch_app.app import synth_to
 from epoch_settings import load_settings
 from rehearsal.plan_gate import run_plan_gate
 from tests.infra.conftest import VARIANTS
+from tests.infra.test_terraform_plan import (
+    HCL_PLANNED,
+    HCL_SUFFIX,
+    hcl_stack_dir,
+    synthesize_hcl,
+)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
 
 STACKS = ("remote-state", "epoch-register")
 WAF_TYPES = (
@@ -72,11 +89,16 @@ def without_waf(stacks: Mapping[str, Path], folder: Path) -> tuple[dict[str, Pat
     return copies, acls
 
 
-def gate_cpu(stacks: Mapping[str, Path], runs: int, title: str) -> float:
+def gate_cpu(
+    stacks: Mapping[str, Path],
+    runs: int,
+    title: str,
+    hcl_twins: Mapping[str, str] | None = None,
+) -> float:
     """The median CPU seconds of `runs` gate runs over `stacks`, printing each report."""
     figures = []
     for run in range(1, runs + 1):
-        report = run_plan_gate(stacks)
+        report = run_plan_gate(stacks, hcl_twins=hcl_twins, show=bool(hcl_twins))
         print(f"--- {title}, run {run}, load average {os.getloadavg()[0]:.1f}")
         print("\n".join(report.lines()))
         if report.problems():
@@ -89,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--without-waf", action="store_true")
+    parser.add_argument("--hcl", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
@@ -106,6 +129,26 @@ def main() -> None:
                 f"gate CPU: {whole:.1f} s; without the WAF resources: {rest:.1f} s; "
                 f"{acls} web ACLs planned, {(whole - rest) / max(acls, 1):.1f} s each "
                 "(with its association and logging configuration)"
+            )
+        if args.hcl:
+            cpu_before = children_cpu()
+            started = time.perf_counter()
+            hcl_root = synthesize_hcl(Path(out) / "hcl")
+            synth_cpu = children_cpu() - cpu_before
+            print(
+                f"HCL synth of {len(VARIANTS)} variants (subprocess): "
+                f"{time.perf_counter() - started:.1f} s wall, {synth_cpu:.1f} s CPU"
+            )
+            with_hcl = dict(stacks)
+            twins = {}
+            for stack in STACKS:
+                label = f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}"
+                with_hcl[label] = hcl_stack_dir(hcl_root, HCL_PLANNED, stack)
+                twins[label] = f"{HCL_PLANNED}/{stack}"
+            hcl = gate_cpu(with_hcl, args.runs, "every stack and the default HCL", twins)
+            print(
+                f"gate CPU: {whole:.1f} s; with the default variant's HCL planned and shown: "
+                f"{hcl:.1f} s (+{hcl - whole:.1f} s), plus {synth_cpu:.1f} s of HCL synthesis"
             )
 
 

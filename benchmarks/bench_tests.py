@@ -1,12 +1,12 @@
 """Print what the test command costs: pytest's own time, wall, CPU, and the slowest tests.
 
 Runs `pipenv run test` (the README's test command) `--runs` times and prints,
-per run, pytest's reported seconds against the 40 s target, the command's
-wall time, the CPU seconds of the whole process tree (user + sys of every
-process it waited for: pytest, dynalite, Terraform, its providers, checkov,
-mypy, ...), the machine's load average before the run, each background gate's
-time, and the slowest tests. CPU seconds are the steadier figure on a shared
-machine; pytest seconds depend on what else runs.
+per run, pytest's reported seconds against the 60 s target (issue 22 retired
+the 40 s one), the command's wall time, the CPU seconds of the whole process
+tree (user + sys of every process it waited for: pytest, dynalite, Terraform,
+its providers, checkov, mypy, ...), the machine's load average before the run,
+each background gate's time, and the slowest tests. CPU seconds are the
+steadier figure on a shared machine; pytest seconds depend on what else runs.
 
     pipenv run python benchmarks/bench_tests.py [--runs 2] [-- extra pytest args]
 """
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TARGET_SECONDS = 40.0
+TARGET_SECONDS = 60.0
 SLOWEST = 10
 PYTEST_TIME = re.compile(r"\b(\d+) passed\b.* in (\d+(?:\.\d+)?)s\b")
 GATE_LINE = re.compile(r"^[\w .+-]+: (\d+\.\d s|not finished)$")

@@ -62,6 +62,11 @@ GOGC = "400"
 PLAN_ARGS = ("plan", "-json", "-refresh=false", "-input=false", "-lock=false", "-no-color")
 # The gate's root configuration: one module call per stack, and the stacks' outputs.
 ROOT_FILE = "main.tf.json"
+# What `cdktf synth --hcl` writes instead of STACK_FILE.
+HCL_STACK_FILE = "cdk.tf"
+# The plan, saved when the gate reports planned values (`terraform show -json`).
+SAVED_PLAN = "gate.tfplan"
+SHOW_TIMEOUT = 300.0
 
 # Warnings Terraform gives a stack only because the gate calls it as a child
 # module; as a root module (how users run it) the stack gets neither. Dropped
@@ -98,8 +103,26 @@ class Accepted:
         )
 
 
+# cdktf 0.21's HCL output writes the references of these meta-arguments quoted
+# (`provider = "aws.us_west_2"`, `depends_on = ["aws_x.y"]`), where its JSON
+# output needs no quotes; Terraform 1.x reads them and warns. `hcl_meta_argument`
+# names the meta-argument in the diagnostic's address.
+QUOTED_META_ARGUMENTS = ("provider", "depends_on", "ignore_changes")
+
 # Every diagnostic the provider raises on our stacks that the gate accepts.
-ACCEPTED: tuple[Accepted, ...] = ()
+ACCEPTED: tuple[Accepted, ...] = (
+    Accepted(
+        severity="warning",
+        summary="Quoted references are deprecated",
+        detail=r"^In this context, references are expected literally rather than in quotes",
+        address=rf" \((?:{'|'.join(QUOTED_META_ARGUMENTS)})\)$",
+        reason=(
+            "cdktf 0.21's HCL output (`cdktf synth --hcl`; not its JSON) quotes the "
+            "references of provider, depends_on and lifecycle.ignore_changes; Terraform "
+            "reads them as references"
+        ),
+    ),
+)
 
 # How Terraform says an argument or block is not in the provider's schema: from
 # JSON configuration (what cdktf writes), and from native syntax.
@@ -123,6 +146,9 @@ class StackVerdict:
     planned: dict[str, int] = field(default_factory=dict)
     # Another stack with byte-identical files, whose verdict this one shares.
     same_as: str = ""
+    # With `run_plan_gate(show=True)`: each planned resource (stack-local address)
+    # -> its planned actions and values, from `terraform show -json` of the plan.
+    planned_values: dict[str, Any] = field(default_factory=dict)
 
     def describe(self, diagnostic: Diagnostic) -> str:
         """One line; an unknown argument is named as the bindings-vs-provider gap it is."""
@@ -195,11 +221,16 @@ class GateReport:
             f"(Terraform {self.terraform}, provider from "
             f"{self.mirror}; {judged} judged in one configuration: {steps or 'no step ran'})"
         )
-        accepted = [
-            f"  accepted: {v.label}: {v.describe(d)} -- {rule.reason}"
-            for v in self.verdicts
-            for d, rule in v.accepted()
-        ]
+        counted: dict[str, int] = {}
+        for verdict in self.verdicts:
+            for diagnostic, rule in verdict.accepted():
+                kind = re.sub(r"^.* \((\w+)\)$", r"\1", diagnostic.address)
+                what = f"{verdict.label}: {diagnostic.severity}: {diagnostic.summary}"
+                if kind != diagnostic.address:
+                    what += f" ({kind})"
+                line = f"{what} -- {rule.reason}"
+                counted[line] = counted.get(line, 0) + 1
+        accepted = [f"  accepted {count}x: {line}" for line, count in counted.items()]
         own = [f"  plan gate: {d.line()}" for d in self.unattributed]
         return [head, *own, *(f"  {v.summary()}" for v in self.verdicts), *accepted]
 
@@ -219,6 +250,8 @@ class StackModule:
     text: str
     # The stack's output blocks, by output name.
     output_blocks: Mapping[str, Mapping[str, Any]]
+    # An HCL stack (`cdktf synth --hcl`): `text` is its cdk.tf.
+    hcl: bool = False
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -226,11 +259,21 @@ class StackModule:
         return {f"{self.name}__{output}": output for output in self.output_blocks}
 
 
-def run_plan_gate(stacks: Mapping[str, Path], *, scratch: Path | None = None) -> GateReport:
+def run_plan_gate(
+    stacks: Mapping[str, Path],
+    *,
+    scratch: Path | None = None,
+    hcl_twins: Mapping[str, str] | None = None,
+    show: bool = False,
+) -> GateReport:
     """Judge every stack (label -> synthesized stack folder) with one init and one plan.
 
     Scratch copies go under `scratch` (kept) or a temporary folder (removed).
+    `hcl_twins`: label of an HCL stack folder (`cdktf synth --hcl`) -> label of
+    the JSON stack it was synthesized with, whose override files it gets. With
+    `show`, the plan is saved and each verdict gets its `planned_values`.
     """
+    twins = hcl_twins or {}
     started = time.monotonic()
     cpu_before = _children_cpu()
     terraform = find_terraform()
@@ -251,7 +294,7 @@ def run_plan_gate(stacks: Mapping[str, Path], *, scratch: Path | None = None) ->
         for label in first.values():
             name = _module_name(label, taken=modules.keys())
             workspace = prepare_workspace(
-                stacks[label],
+                stacks[twins.get(label, label)],
                 root / name,
                 mirror=mirror,
                 # A backend block of a child module is ignored (see HARNESS_WARNINGS).
@@ -259,8 +302,11 @@ def run_plan_gate(stacks: Mapping[str, Path], *, scratch: Path | None = None) ->
                 provider_settings=OFFLINE_PROVIDER_SETTINGS,
             )
             text = (workspace.path / STACK_FILE).read_text(encoding="utf-8")
+            outputs = json.loads(text).get("output", {})
+            if label in twins:
+                text = _use_hcl_stack(stacks[label], workspace.path)
             modules[name] = StackModule(
-                label=label, name=name, text=text, output_blocks=json.loads(text).get("output", {})
+                label=label, name=name, text=text, output_blocks=outputs, hcl=label in twins
             )
             judged[label] = StackVerdict(
                 label=label,
@@ -285,9 +331,24 @@ def run_plan_gate(stacks: Mapping[str, Path], *, scratch: Path | None = None) ->
                 if init.returncode != 0:
                     _fail_all(judged, f"terraform init failed: {_tail(init)}")
                 else:
-                    plan = run(terraform, PLAN_ARGS, cwd=root, env=env, timeout=PLAN_TIMEOUT)
+                    args = (*PLAN_ARGS, f"-out={SAVED_PLAN}") if show else PLAN_ARGS
+                    plan = run(terraform, args, cwd=root, env=env, timeout=PLAN_TIMEOUT)
                     steps["plan"] = plan.seconds
                     unattributed = judge_plan(plan, modules, judged, root_text)
+                    if show and plan.returncode == 0:
+                        shown = run(
+                            terraform,
+                            ("show", "-json", "-no-color", SAVED_PLAN),
+                            cwd=root,
+                            env=env,
+                            timeout=SHOW_TIMEOUT,
+                        )
+                        steps["show"] = shown.seconds
+                        if shown.returncode != 0:
+                            raise TerraformError(f"terraform show failed: {_tail(shown)}")
+                        for name, values in planned_values(json.loads(shown.stdout)).items():
+                            if name in modules:
+                                judged[modules[name].label].planned_values = values
             except (TerraformError, ValueError) as error:
                 _fail_all(judged, f"{type(error).__name__}: {error}")
         verdicts = tuple(
@@ -334,6 +395,8 @@ def judge_plan(
                 continue
             verdict = verdicts[module.label]
             diagnostic = diagnostic_from_json(local, module.text)
+            if module.hcl:
+                diagnostic = _hcl_located(diagnostic, local, module.text)
             if diagnostic not in verdict.diagnostics:
                 verdict.diagnostics.append(diagnostic)
         elif kind == "planned_change":
@@ -420,6 +483,15 @@ def locate(
     return None
 
 
+def _hcl_located(diagnostic: Diagnostic, local: Mapping[str, Any], text: str) -> Diagnostic:
+    """An HCL stack's quoted meta-argument reference, addressed by its block and meta-argument."""
+    where = local.get("range") or {}
+    if where.get("filename") != HCL_STACK_FILE:
+        return diagnostic
+    found = hcl_meta_argument(text, int(where.get("start", {}).get("line", 0)))
+    return diagnostic._replace(address=found) if found else diagnostic
+
+
 def harness_caused(local: Mapping[str, Any]) -> bool:
     """A warning (stack-local, see `locate`) that exists only because a stack is a child module."""
     where = local.get("range") or {}
@@ -427,8 +499,61 @@ def harness_caused(local: Mapping[str, Any]) -> bool:
         local.get("severity") == "warning"
         and str(local.get("summary")) in HARNESS_WARNINGS
         and not local.get("address")
-        and where.get("filename") == STACK_FILE
+        and where.get("filename") in (STACK_FILE, HCL_STACK_FILE)
     )
+
+
+def _use_hcl_stack(hcl_dir: Path, workspace: Path) -> str:
+    """Put the HCL stack's files in place of the JSON stack's in `workspace`; its cdk.tf text."""
+    (workspace / STACK_FILE).unlink()
+    shutil.rmtree(workspace / "assets", ignore_errors=True)
+    for path in hcl_dir.iterdir():
+        if path.is_dir():
+            shutil.copytree(path, workspace / path.name)
+        else:
+            shutil.copy2(path, workspace / path.name)
+    return (workspace / HCL_STACK_FILE).read_text(encoding="utf-8")
+
+
+def hcl_meta_argument(text: str, line: int) -> str | None:
+    """The meta-argument holding `line` (1-based) of an HCL stack, and its block's address:
+    `aws_x.y (depends_on)`; None when the line holds no quoted meta-argument reference.
+    """
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    kind = None
+    if re.match(r'\s*provider\s*=\s*"[\w.-]+"\s*$', lines[line - 1]):
+        kind = "provider"
+    elif re.match(r'\s*"[\w.-]+",?\s*$', lines[line - 1]):
+        for above in reversed(lines[: line - 1]):
+            opened = re.match(r"\s*(\w+)\s*=\s*\[\s*$", above)
+            if opened or not re.match(r'\s*"[\w.-]+",?\s*$', above):
+                kind = opened.group(1) if opened else None
+                break
+    if kind not in QUOTED_META_ARGUMENTS:
+        return None
+    for above in reversed(lines[:line]):
+        block = re.match(r'(resource|data) "([\w-]+)" "([\w-]+)"', above)
+        if block:
+            prefix = "data." if block.group(1) == "data" else ""
+            return f"{prefix}{block.group(2)}.{block.group(3)} ({kind})"
+    return None
+
+
+def planned_values(shown: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Module name -> {stack-local address: {"actions", "values"}} of `terraform show -json`."""
+    found: dict[str, dict[str, Any]] = {}
+    for change in shown.get("resource_changes", []):
+        address = str(change["address"])
+        name = _module_of(address)
+        local = address[len(f"module.{name}.") :]
+        found.setdefault(name, {})[local] = {
+            "actions": change["change"]["actions"],
+            "values": change["change"].get("after"),
+            "unknown": change["change"].get("after_unknown"),
+        }
+    return found
 
 
 def _root_configuration(modules: Mapping[str, StackModule]) -> str:

@@ -1,5 +1,7 @@
 """The project's top-level packages depend on each other in one direction only:
-contract → settings → shared blocks → stacks → app (and local mode on the contract)."""
+handlers (the Lambda code and its contract) → settings → shared blocks → stacks → app,
+with the rehearsal above them all. Local mode and verify sit on handlers: local mode
+serves the handlers' own request code (handlers.api, handlers.logs, the contract)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The README's layout tree, and the links of the README and docs/, stay true to the repository."""
+"""The README's layout tree, and the links of the README and docs/, stay true to the repository.
+
+Only files git tracks count: what a test run or an installed tool leaves in the
+folder (`.pytest_cache/README.md`, a `.venv` inside the project) is not the
+repository, and must neither add a page nor make a documented variable look used.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +19,43 @@ from handlers import contract
 from rehearsal.terraform import terraform_env
 from tests.conftest import PROJECT_ROOT
 
+
+def tracked_files() -> list[Path]:
+    """Every file git tracks in the project (and that exists in the work tree)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    paths = (PROJECT_ROOT / name for name in listed.split("\0") if name)
+    return sorted(path for path in paths if path.is_file())
+
+
+TRACKED = tracked_files()
 README = (PROJECT_ROOT / "README.md").read_text()
 LAYOUT = README.split("## Layout", 1)[1].split("```\n", 2)[1]
 # Made by tools, not part of the source (.gitignore).
 GENERATED = {"node_modules", "cdktf.out", "imports", "__pycache__", "__snapshots__"}
 
 
+def tracked(folder: str, suffix: str) -> list[Path]:
+    """Tracked files ending in `suffix` anywhere below `folder` (project-relative)."""
+    return [
+        path
+        for path in TRACKED
+        if path.is_relative_to(PROJECT_ROOT / folder) and path.name.endswith(suffix)
+    ]
+
+
 def test_the_layout_names_every_top_level_folder() -> None:
     folders = {
-        path.name
-        for path in PROJECT_ROOT.iterdir()
-        if path.is_dir() and not path.name.startswith(".") and path.name not in GENERATED
+        path.relative_to(PROJECT_ROOT).parts[0]
+        for path in TRACKED
+        if len(path.relative_to(PROJECT_ROOT).parts) > 1
     }
+    folders = {name for name in folders if not name.startswith(".") and name not in GENERATED}
     missing = {name for name in folders if f"{name}/" not in LAYOUT}
     assert missing == set()
 
@@ -34,17 +64,19 @@ def test_the_layout_names_every_infrastructure_module() -> None:
     modules = {
         path.name
         for package in ("epoch_blocks", "epoch_constructs", "epoch_app", "remote_state")
-        for path in (PROJECT_ROOT / package).rglob("*.py")
-        if path.name != "__init__.py" and path.parent.name != "__pycache__"
+        for path in TRACKED
+        if path.is_relative_to(PROJECT_ROOT / package)
+        and path.suffix == ".py"
+        and path.name != "__init__.py"
     }
-    # remote_state/ has a single module; the layout describes the package.
+    # remote_state/stack.py is the package's stack, which the layout line describes.
     missing = {name for name in modules - {"stack.py"} if name not in LAYOUT}
     assert missing == set()
 
 
 def test_the_readme_links_every_docs_page() -> None:
     links = set(re.findall(r"\]\((docs/[^)#]+)", README))
-    pages = {f"docs/{path.name}" for path in (PROJECT_ROOT / "docs").glob("*.md")}
+    pages = {f"docs/{path.name}" for path in tracked("docs", ".md")}
     assert pages <= links
 
 
@@ -86,8 +118,11 @@ def test_every_path_in_the_layout_exists() -> None:
 
 # Every page whose links and anchors are checked.
 PAGES = sorted(
-    [PROJECT_ROOT / "README.md", *(PROJECT_ROOT / "docs").glob("*.md")]
-    + [path for path in PROJECT_ROOT.glob("*/README.md") if path.parent.name not in GENERATED]
+    path
+    for path in TRACKED
+    if path.relative_to(PROJECT_ROOT).as_posix() == "README.md"
+    or (path.parent == PROJECT_ROOT / "docs" and path.suffix == ".md")
+    or (path.name == "README.md" and path.parent.parent == PROJECT_ROOT)
 )
 
 
@@ -146,10 +181,9 @@ _VARIABLE = re.compile(
 # Where the code sets, reads or passes on variables (tests/ holds the test harness's).
 CODE_FILES = [
     path
-    for pattern in ("*.py", "*.sh", "*.js", "*.yml")
-    for path in PROJECT_ROOT.rglob(pattern)
-    if not {"node_modules", "cdktf.out", "__pycache__", ".git", "docs"}
-    & set(path.relative_to(PROJECT_ROOT).parts)
+    for path in TRACKED
+    if path.suffix in (".py", ".sh", ".js", ".yml")
+    and "docs" not in path.relative_to(PROJECT_ROOT).parts
 ] + [PROJECT_ROOT / ".ci" / "run"]
 
 
@@ -207,8 +241,8 @@ def test_the_pipeline_page_names_every_workflow_and_pinned_action_version() -> N
 
 
 def test_every_test_and_project_path_the_docs_name_exists() -> None:
-    top_level = {path.name for path in PROJECT_ROOT.iterdir() if path.name not in GENERATED}
-    sources = "\n".join(path.read_text() for path in (PROJECT_ROOT / "tests").rglob("*.py"))
+    top_level = {path.relative_to(PROJECT_ROOT).parts[0] for path in TRACKED}
+    sources = "\n".join(path.read_text() for path in tracked("tests", ".py"))
     checked, missing = set(), []
     for page in PAGES:
         text = page.read_text()
@@ -288,3 +322,21 @@ def test_every_option_the_docs_give_our_commands_exists() -> None:
 def test_the_api_page_names_every_error_code() -> None:
     page = (PROJECT_ROOT / "docs" / "api.md").read_text()
     assert [code for code in contract.ERROR_CODES if f"`{code}`" not in page] == []
+
+
+def test_the_leaving_cdktf_claim_names_the_tests_that_prove_it() -> None:
+    # The README's claim, and the page that says which tests hold it up.
+    assert "[leaving cdktf](docs/leaving-cdktf.md)" in README
+    assert "plans it exactly like the JSON" in README
+    page = (PROJECT_ROOT / "docs" / "leaving-cdktf.md").read_text()
+    gate = (PROJECT_ROOT / "tests" / "infra" / "test_terraform_plan.py").read_text()
+    documents = (PROJECT_ROOT / "tests" / "infra" / "test_tf_json.py").read_text()
+    named = set(re.findall(r"`(test_\w+)`", page))
+    proofs = {
+        "test_the_hcl_output_validates_and_plans_exactly_like_the_json": gate,
+        "test_every_variants_hcl_loads_in_terraform_core_with_only_named_warnings": gate,
+        "test_the_synthesized_documents_are_the_json_text_terraform_computes": documents,
+    }
+    assert set(proofs) <= named
+    for name, source in proofs.items():
+        assert f"def {name}(" in source, name

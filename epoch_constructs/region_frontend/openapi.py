@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,6 +212,7 @@ def api_definition(
     an ANY method on the same function, so an unsupported method reaches the
     handler and gets a JSON 405 instead of API Gateway's 403.
     """
+    _one_function_per_path(contract.ROUTES)
     # Inlined first, so that path parameters behind a $ref reach the ANY methods too.
     definition = import_compatible(document)
     paths: dict[str, dict[str, Any]] = definition.setdefault("paths", {})
@@ -261,6 +262,21 @@ def api_definition(
     if security.mode == auth.AUTH_API_KEY:
         secured["x-amazon-apigateway-api-key-source"] = "HEADER"
     return secured
+
+
+def _one_function_per_path(routes: Sequence[contract.Route]) -> None:
+    """A path's ANY method (405 for the methods it does not serve) goes to one function,
+    so every route of a path must name the same function."""
+    functions: dict[str, set[str]] = {}
+    for route in routes:
+        functions.setdefault(route.path, set()).add(route.function)
+    for path, names in functions.items():
+        if len(names) > 1:
+            raise ContractMismatchError(
+                f"handlers/contract.py: the routes of {path} name different functions "
+                f"({', '.join(sorted(names))}); one path is served by one function: "
+                "give the new operation a path of its own"
+            )
 
 
 def import_compatible(definition: Mapping[str, Any]) -> dict[str, Any]:

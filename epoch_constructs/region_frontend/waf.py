@@ -10,9 +10,6 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
     Wafv2WebAclRule,
-    Wafv2WebAclRuleAction,
-    Wafv2WebAclRuleOverrideAction,
-    Wafv2WebAclRuleVisibilityConfig,
     Wafv2WebAclVisibilityConfig,
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
@@ -21,6 +18,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 )
 from constructs import Construct
 
+from epoch_blocks.hcl_blocks import as_hcl_blocks, hcl_output
 from epoch_settings import Settings
 from handlers import contract
 
@@ -114,10 +112,12 @@ def statement_wcu(statement: dict[str, Any]) -> int:
     raise ValueError(f"no WCU figure for statement {sorted(statement)}")
 
 
-def _visibility(metric: str) -> Wafv2WebAclRuleVisibilityConfig:
-    return Wafv2WebAclRuleVisibilityConfig(
-        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-    )
+def _visibility(metric: str) -> dict[str, Any]:
+    return {
+        "cloudwatch_metrics_enabled": True,
+        "metric_name": metric,
+        "sampled_requests_enabled": True,
+    }
 
 
 class RegionFirewall(Construct):
@@ -201,17 +201,17 @@ class RegionFirewall(Construct):
         # The CloudWatch WebACL dimension of the ACL's metrics (AWS/WAFV2).
         self.metric_name = f"{app}-api"
         self.capacity = sum(statement_wcu(statement) for _, _, statement, _ in plan)
-        rules = [
-            Wafv2WebAclRule(
-                name=name,
-                priority=priority,
-                action=Wafv2WebAclRuleAction(block={}) if blocks else None,
-                override_action=None if blocks else Wafv2WebAclRuleOverrideAction(none={}),
-                statement=statement,
-                visibility_config=_visibility(f"{app}-{metric}"),
-            )
+        rules: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "priority": priority,
+                **({"action": {"block": {}}} if blocks else {"override_action": {"none": {}}}),
+                "statement": statement,
+                "visibility_config": _visibility(f"{app}-{metric}"),
+            }
             for priority, (name, metric, statement, blocks) in enumerate(plan)
         ]
+        hcl = hcl_output(self)
         acl = Wafv2WebAcl(
             self,
             "web_acl",
@@ -221,13 +221,16 @@ class RegionFirewall(Construct):
             description=f"{app} API {region}",
             scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow={}),
-            rule=rules,
+            rule=None if hcl else [Wafv2WebAclRule(**rule) for rule in rules],
             visibility_config=Wafv2WebAclVisibilityConfig(
                 cloudwatch_metrics_enabled=True,
                 metric_name=self.metric_name,
                 sampled_requests_enabled=True,
             ),
         )
+        if hcl:
+            # The untyped `statement` would be written as an argument (epoch_blocks.hcl_blocks).
+            acl.add_override("rule", as_hcl_blocks({"rule": rules})["rule"])
         Wafv2WebAclAssociation(
             self, "stage", provider=provider, resource_arn=stage_arn, web_acl_arn=acl.arn
         )

@@ -20,6 +20,7 @@ from epoch_constructs.monitoring import HealthCheckAlarms, RegionMonitoring
 from epoch_constructs.providers import region_id
 from epoch_settings import Settings, load_settings
 from tests.conftest import PROJECT_ROOT
+from tests.infra.helpers import document_text
 
 ROUTE53_REGION = "us-east-1"
 FUNCTIONS = {"register": "fn-register", "read": "fn-read", "health": "fn-health"}
@@ -420,6 +421,6 @@ def test_dashboard_shows_api_functions_and_table(stacks: Stacks) -> None:
 
 def test_dashboard_with_an_unknown_table_name_interpolates_it(stacks: Stacks) -> None:
     (dashboard,) = stacks.token_table.resources(CloudwatchDashboard.TF_RESOURCE_TYPE).values()
-    # A JSON template: the body parses as JSON, the name is an interpolation inside it.
-    body = json.loads(dashboard["dashboard_body"])
+    # Terraform's format() of the JSON text, the name as its argument (epoch_blocks.tf_json).
+    body = json.loads(document_text(dashboard["dashboard_body"]))
     assert "${var.table_name}" in json.dumps(body)

@@ -217,3 +217,19 @@ def test_a_path_parameter_behind_a_ref_reaches_the_any_method() -> None:
     body = api_definition(document, ARNS)
     any_method = body["paths"]["/getEpoch/{id}"]["x-amazon-apigateway-any-method"]
     assert [p["name"] for p in any_method["parameters"]] == [parameter["name"]]
+
+
+def test_a_path_whose_routes_name_different_functions_is_a_synth_time_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A DELETE on /getEpoch/{id} served by a function of its own: the path's ANY
+    # method (405s) could go to only one of them, so synthesis refuses it.
+    delete = contract.Route("DELETE", "/getEpoch/{id}", "deleteEpoch", "delete")
+    monkeypatch.setattr(contract, "ROUTES", (*contract.ROUTES, delete))
+    with pytest.raises(ContractMismatchError) as caught:
+        api_definition(copy.deepcopy(load_openapi()), {**ARNS, "delete": "arn:delete"})
+    assert str(caught.value) == (
+        "handlers/contract.py: the routes of /getEpoch/{id} name different functions "
+        "(delete, read); one path is served by one function: give the new operation a path "
+        "of its own"
+    )

@@ -29,7 +29,7 @@ from cdktf_cdktf_provider_aws.xray_sampling_rule import XraySamplingRule
 
 from handlers import auth, contract
 from tests.infra.conftest import Synthesized
-from tests.infra.helpers import references, region_of, resources
+from tests.infra.helpers import document_text, references, region_of, resources
 
 ALIAS = LambdaAlias.TF_RESOURCE_TYPE
 
@@ -50,7 +50,7 @@ def test_api_invokes_each_functions_alias_not_the_function(default_app: Synthesi
 def test_gateway_responses_are_json_in_the_error_shape(default_app: Synthesized) -> None:
     for api in resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE).values():
         # The body is a JSON template: JSON once the alias references are filled in.
-        definition = json.loads(api["body"])
+        definition = json.loads(document_text(api["body"]))
         responses = definition["x-amazon-apigateway-gateway-responses"]
         assert {"DEFAULT_4XX", "DEFAULT_5XX", "BAD_REQUEST_PARAMETERS"} <= set(responses)
         for kind, response in responses.items():
@@ -275,7 +275,7 @@ def test_api_import_fails_on_warnings_and_gets_the_derived_body(
     # A warning would mean part of the contract is silently dropped by API Gateway.
     for api in resources(default_app, ApiGatewayRestApi.TF_RESOURCE_TYPE).values():
         assert api["fail_on_warnings"] is True
-        definition = json.loads(api["body"])
+        definition = json.loads(document_text(api["body"]))
         assert set(definition["components"]) == {"schemas"}
         text = api["body"]
         for keyword in ('"nullable"', '"default"', "#/components/responses/", "REQUEST_TOO_LARGE"):

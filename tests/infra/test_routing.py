@@ -22,7 +22,7 @@ from cdktf_cdktf_provider_aws.route53_traffic_policy_instance import (
 )
 
 from tests.infra.conftest import Synthesized
-from tests.infra.helpers import ROOT, only, region_of, resources
+from tests.infra.helpers import ROOT, document_text, only, region_of, resources
 
 
 def test_health_checks_probe_each_regions_own_endpoint(
@@ -73,7 +73,7 @@ def test_traffic_policy_is_weighted_over_health_checked_regions(default_app: Syn
     match = re.fullmatch(r"\$\{local\.(\w+)\}", policy["document"])
     assert match, policy["document"]
     local_name = match[1]
-    document = json.loads(default_app.stack(ROOT)["locals"][local_name])
+    document = json.loads(document_text(default_app.stack(ROOT)["locals"][local_name]))
     (rule,) = document["Rules"].values()
     assert rule["RuleType"] == "weighted"
     assert [item["EvaluateTargetHealth"] for item in rule["Items"]] == [True, True]

