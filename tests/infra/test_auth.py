@@ -14,12 +14,13 @@ from epoch_constructs.region_frontend.openapi import AUTH_GATEWAY_RESPONSES
 from epoch_constructs.stack import STACK_NAME as ROOT
 from handlers import auth
 from tests.infra.conftest import Synthesized
+from tests.infra.helpers import document_text
 
 
 def bodies(app: Synthesized) -> dict[str, dict[str, Any]]:
     """Each region's REST API definition, by provider alias."""
     return {
-        api["provider"]: json.loads(api["body"])
+        api["provider"]: json.loads(document_text(api["body"]))
         for api in app.resources(ROOT, "aws_api_gateway_rest_api").values()
     }
 
