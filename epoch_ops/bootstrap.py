@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from epoch_app.phase import STATE_STACK, bootstrap_state_file
 from epoch_ops.preflight import (
     PreflightError,
-    load_deployable_settings,
+    deploy_checks,
     output_folder,
     run_command,
 )
@@ -33,7 +33,6 @@ from epoch_ops.state import (
     read_backend_state,
 )
 from epoch_ops.steps import StepError, cdktf, synth, terraform
-from epoch_ops.terraform_cli import TerraformError, aws_credentials_problem, find_terraform
 from epoch_settings import Settings
 
 MIGRATED_SUFFIX = ".migrated"
@@ -49,17 +48,6 @@ def parser() -> argparse.ArgumentParser:
         "--auto-approve", action="store_true", help="apply without asking (as cdktf deploy)"
     )
     return parser
-
-
-def checks() -> Settings:
-    try:
-        find_terraform()
-    except TerraformError as error:
-        raise PreflightError(str(error)) from None
-    problem = aws_credentials_problem()
-    if problem is not None:
-        raise PreflightError(problem)
-    return load_deployable_settings("bootstrap")
 
 
 def bootstrap(settings: Settings, *, auto_approve: bool) -> str:
@@ -122,7 +110,8 @@ def bootstrap(settings: Settings, *, auto_approve: bool) -> str:
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     return run_command(
-        lambda: bootstrap(checks(), auto_approve=args.auto_approve), "pipenv run bootstrap"
+        lambda: bootstrap(deploy_checks("bootstrap"), auto_approve=args.auto_approve),
+        "pipenv run bootstrap",
     )
 
 

@@ -96,18 +96,31 @@ def check_state_backend(settings: Settings, stacks: set[str]) -> list[str]:
 
 def preflight(args: Sequence[str]) -> list[str]:
     """Every check `pipenv run diff|deploy <args>` makes; returns notes to print."""
+    require_terraform()
+    if {"-h", "--help"} & set(args):
+        return []
+    settings = require_credentials_and_settings(args[0] if args else "deploy")
+    return check_state_backend(settings, named_stacks(args))
+
+
+def require_terraform() -> None:
     try:
         find_terraform()
     except TerraformError as error:
         raise PreflightError(str(error)) from None
-    if {"-h", "--help"} & set(args):
-        return []
+
+
+def require_credentials_and_settings(verb: str) -> Settings:
     problem = aws_credentials_problem()
     if problem is not None:
         raise PreflightError(problem)
-    verb = args[0] if args else "deploy"
-    settings = load_deployable_settings(verb)
-    return check_state_backend(settings, named_stacks(args))
+    return load_deployable_settings(verb)
+
+
+def deploy_checks(verb: str) -> Settings:
+    """What every command that touches AWS checks first (`verb` names it in the message)."""
+    require_terraform()
+    return require_credentials_and_settings(verb)
 
 
 def run_command(action: Callable[[], str], command: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +101,6 @@ def _backup(path: Path) -> Path:
 
 
 def local_state_has_resources(path: Path) -> bool:
-    import json
-
     try:
         return bool(json.loads(path.read_text(encoding="utf-8")).get("resources"))
     except (OSError, ValueError, AttributeError):

@@ -45,6 +45,10 @@ def cdktf(args: Sequence[str], *, phase: str, outdir: Path, what: str) -> None:
         raise StepError(f"{what} failed (exit 2)")
 
 
+def terraform_binary() -> str:
+    """The Terraform cdktf runs: $TERRAFORM_BINARY_NAME, else `terraform`."""
+    return os.environ.get(BINARY_ENV) or "terraform"
+
+
 def terraform(args: Sequence[str], *, stack_dir: Path, what: str, phase: str = "deploy") -> int:
-    binary = os.environ.get(BINARY_ENV) or "terraform"
-    return run_step([binary, *args], env=phase_env(phase), cwd=stack_dir, what=what)
+    return run_step([terraform_binary(), *args], env=phase_env(phase), cwd=stack_dir, what=what)

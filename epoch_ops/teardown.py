@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -21,10 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from epoch_app.phase import STATE_STACK, bootstrap_state_file
-from epoch_ops.bootstrap import checks
-from epoch_ops.preflight import ROOT_STACK, PreflightError, output_folder, run_command
+from epoch_ops.preflight import (
+    ROOT_STACK,
+    PreflightError,
+    deploy_checks,
+    output_folder,
+    run_command,
+)
 from epoch_ops.state import StateCheckError, read_backend_state
-from epoch_ops.steps import StepError, synth, terraform
+from epoch_ops.steps import StepError, phase_env, synth, terraform, terraform_binary
 from epoch_settings import Settings
 
 STACK_FILE = "cdk.tf.json"
@@ -106,16 +112,9 @@ def teardown(settings: Settings, *, auto_approve: bool) -> str:
 
 
 def _pull(stack_dir: Path) -> str:
-    import os
-    import subprocess
-
-    from epoch_ops.steps import phase_env
-    from epoch_ops.terraform_cli import BINARY_ENV
-
-    binary = os.environ.get(BINARY_ENV) or "terraform"
     print("==> terraform state pull (remote-state)", flush=True)
     completed = subprocess.run(
-        [binary, "state", "pull"],
+        [terraform_binary(), "state", "pull"],
         cwd=stack_dir,
         env=phase_env("deploy"),
         capture_output=True,
@@ -132,7 +131,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
 
     def confirmed_teardown() -> str:
-        settings = checks()
+        settings = deploy_checks("teardown")
         if args.confirm != settings.app_name:
             raise PreflightError(
                 f"--confirm {args.confirm} is not this deployment's app_name "

@@ -25,6 +25,7 @@ from epoch_settings.loader import load_settings
 from rehearsal.emulator import PROJECT_ROOT, Emulator
 from rehearsal.readback import check_deployment
 from rehearsal.terraform import (
+    EMULATOR_PROVIDER_SETTINGS,
     STACK_FILE,
     Backend,
     ProviderMirror,
@@ -44,12 +45,6 @@ STATE_STACK = "remote-state"
 ROOT_STACK = "epoch-register"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
-# Provider settings only the emulator needs: path-style S3 URLs on 127.0.0.1 and
-# no EC2 instance metadata lookup. Endpoints come from AWS_ENDPOINT_URL.
-EMULATOR_PROVIDER_SETTINGS: Mapping[str, Any] = {
-    "s3_use_path_style": True,
-    "skip_metadata_api_check": True,
-}
 # The S3 backend's counterpart, given to `terraform init` as partial configuration.
 EMULATOR_BACKEND_CONFIG = ("use_path_style=true",)
 TEARDOWN_OVERRIDE = "rehearsal_teardown_override.tf.json"

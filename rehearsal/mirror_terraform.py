@@ -18,7 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rehearsal.terraform import STACK_FILE, ProviderMirror, mirrored_versions, write_overrides
+from rehearsal.terraform import (
+    EMULATOR_PROVIDER_SETTINGS,
+    STACK_FILE,
+    ProviderMirror,
+    mirrored_versions,
+    write_overrides,
+)
 
 TERRAFORM_ENV = "REHEARSAL_TERRAFORM"
 MIRROR_ROOT_ENV = "REHEARSAL_MIRROR_ROOT"
@@ -26,8 +32,6 @@ LOG_ENV = "REHEARSAL_WRAPPER_LOG"
 PLATFORM_ENV = "REHEARSAL_PLATFORM"
 # Commands that load the stack's configuration (others, e.g. `version`, pass through).
 CONFIG_COMMANDS = {"init", "plan", "apply", "destroy", "validate", "refresh", "import"}
-# What the emulator needs that a real account does not (rehearsal/deploy.py has the same).
-EMULATOR_PROVIDER_SETTINGS = {"s3_use_path_style": True, "skip_metadata_api_check": True}
 BACKEND_OVERRIDE = "rehearsal_backend_override.tf.json"
 
 

@@ -47,6 +47,13 @@ OFFLINE_PROVIDER_SETTINGS: Mapping[str, Any] = {
     "skip_requesting_account_id": True,
     "skip_metadata_api_check": True,
 }
+# Provider settings only the emulator needs (the rehearsal's scratch copies and its
+# user-path wrapper): path-style S3 URLs on 127.0.0.1 and no EC2 instance metadata
+# lookup. Endpoints come from AWS_ENDPOINT_URL.
+EMULATOR_PROVIDER_SETTINGS: Mapping[str, Any] = {
+    "s3_use_path_style": True,
+    "skip_metadata_api_check": True,
+}
 FAKE_CREDENTIALS: Mapping[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
