@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rehearsal.offline_sts import OfflineSts
+from rehearsal.repeated_acls import Repeat, leave_out_repeats
 from rehearsal.terraform import (
     OFFLINE_PROVIDER_SETTINGS,
     STACK_FILE,
@@ -149,6 +150,9 @@ class StackVerdict:
     # With `run_plan_gate(show=True)`: each planned resource (stack-local address)
     # -> its planned actions and values, from `terraform show -json` of the plan.
     planned_values: dict[str, Any] = field(default_factory=dict)
+    # Web ACLs left out of this stack's copy: each repeats one planned elsewhere
+    # but for its region (rehearsal/repeated_acls.py).
+    repeats: tuple[Repeat, ...] = ()
 
     def describe(self, diagnostic: Diagnostic) -> str:
         """One line; an unknown argument is named as the bindings-vs-provider gap it is."""
@@ -186,9 +190,15 @@ class StackVerdict:
         plan = ", ".join(f"{count} to {action}" for action, count in self.planned.items())
         errors = sum(1 for d in self.diagnostics if d.severity == "error")
         warnings = len(self.diagnostics) - errors
+        repeats = sorted({r.planned for r in self.repeats})
+        left_out = (
+            f"; {len(self.repeats)} web ACL(s) planned once already, at {', '.join(repeats)}"
+            if repeats
+            else ""
+        )
         return (
             f"{self.label}: {self.judged_by}; plan: {plan or 'none'}; "
-            f"{errors} errors, {warnings} warnings ({len(self.accepted())} accepted)"
+            f"{errors} errors, {warnings} warnings ({len(self.accepted())} accepted){left_out}"
         )
 
 
@@ -265,13 +275,17 @@ def run_plan_gate(
     scratch: Path | None = None,
     hcl_twins: Mapping[str, str] | None = None,
     show: bool = False,
+    every_acl: bool = False,
 ) -> GateReport:
     """Judge every stack (label -> synthesized stack folder) with one init and one plan.
 
     Scratch copies go under `scratch` (kept) or a temporary folder (removed).
     `hcl_twins`: label of an HCL stack folder (`cdktf synth --hcl`) -> label of
     the JSON stack it was synthesized with, whose override files it gets. With
-    `show`, the plan is saved and each verdict gets its `planned_values`.
+    `show`, the plan is saved and each verdict gets its `planned_values`. A web
+    ACL that repeats one already planned but for its region is left out
+    (rehearsal/repeated_acls.py) unless `every_acl`; a JSON stack with an HCL
+    twin keeps all of its ACLs, since the two plans are compared.
     """
     twins = hcl_twins or {}
     started = time.monotonic()
@@ -291,7 +305,9 @@ def run_plan_gate(
             first.setdefault(fingerprint, label)
         judged: dict[str, StackVerdict] = {}
         modules: dict[str, StackModule] = {}
-        for label in first.values():
+        planned_acls: dict[str, str] = {}
+        # The stacks compared with an HCL twin first: their ACLs are all planned.
+        for label in sorted(first.values(), key=lambda label: label not in twins.values()):
             name = _module_name(label, taken=modules.keys())
             workspace = prepare_workspace(
                 stacks[twins.get(label, label)],
@@ -301,6 +317,11 @@ def run_plan_gate(
                 backend="keep",
                 provider_settings=OFFLINE_PROVIDER_SETTINGS,
             )
+            repeats: list[Repeat] = []
+            if label not in twins and not every_acl:
+                repeats = _leave_out_repeats(
+                    workspace.path / STACK_FILE, label, planned_acls, label in twins.values()
+                )
             text = (workspace.path / STACK_FILE).read_text(encoding="utf-8")
             outputs = json.loads(text).get("output", {})
             if label in twins:
@@ -313,6 +334,7 @@ def run_plan_gate(
                 judged_by=workspace.judged_by,
                 bindings_version=workspace.bindings_version,
                 provider_version=workspace.provider_version,
+                repeats=tuple(repeats),
             )
         root_text = _root_configuration(modules)
         (root / ROOT_FILE).write_text(root_text, encoding="utf-8")
@@ -367,6 +389,17 @@ def run_plan_gate(
         steps=steps,
         unattributed=tuple(unattributed),
     )
+
+
+def _leave_out_repeats(
+    path: Path, label: str, planned: dict[str, str], keep_all: bool
+) -> list[Repeat]:
+    """`repeated_acls.leave_out_repeats` on a scratch copy's stack file."""
+    stack = json.loads(path.read_text(encoding="utf-8"))
+    repeats = leave_out_repeats(stack, label, planned, keep_all=keep_all)
+    if repeats:
+        path.write_text(json.dumps(stack, indent=2), encoding="utf-8")
+    return repeats
 
 
 def judge_plan(
