@@ -26,6 +26,7 @@ def _not_installed(error: ModuleNotFoundError) -> str:
 
 
 try:
+    from rehearsal import exit_path
     from rehearsal.deploy import Rehearsal, StepError, VariantRun, remove_tree
     from rehearsal.emulator import PROJECT_ROOT, EmulatorError
     from rehearsal.readback import ReadbackError
@@ -47,6 +48,8 @@ VARIANTS: dict[str, Path] = {
 }
 # docs/deploying.md's commands in a copy of the project (rehearsal/user_path.py).
 USER_PATH = "user-path"
+# Every variant's HCL planned next to its JSON (rehearsal/exit_path.py).
+EXIT_PATH = "exit-path"
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
@@ -58,7 +61,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--variant",
         action="append",
-        choices=sorted([*VARIANTS, USER_PATH]),
+        choices=sorted([*VARIANTS, USER_PATH, EXIT_PATH]),
         help="run only this variant",
     )
     parser.add_argument(
@@ -74,7 +77,7 @@ def main(argv: list[str]) -> int:
     except ModuleNotFoundError as missing:
         print(_not_installed(missing), file=sys.stderr)
         return 1
-    names = args.variant or [*VARIANTS, USER_PATH]
+    names = args.variant or [*VARIANTS, USER_PATH, EXIT_PATH]
     # CI stops a run with SIGTERM: clean up as for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupted)
     started = time.monotonic()
@@ -106,7 +109,10 @@ def main(argv: list[str]) -> int:
             folder = workdir / name
             folder.mkdir()
             try:
-                if name == USER_PATH:
+                if name == EXIT_PATH:
+                    if exit_path.main() != 0:
+                        failures.append(f"{name}: a variant's HCL does not plan like its JSON")
+                elif name == USER_PATH:
                     UserPathRun(rehearsal, folder).run()
                 else:
                     VariantRun(rehearsal, name, VARIANTS[name], folder).run()

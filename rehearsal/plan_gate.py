@@ -391,6 +391,43 @@ def run_plan_gate(
     )
 
 
+def run_plan_gate_in_batches(
+    batches: Sequence[Mapping[str, Path]],
+    *,
+    scratch: Path,
+    hcl_twins: Mapping[str, str],
+) -> GateReport:
+    """`run_plan_gate(show=True)` once per batch of stacks, as one report.
+
+    For many stacks at once: one plan starts a provider process per provider
+    block of every stack, so the batches bound the memory. An HCL stack must be
+    in its JSON twin's batch. Every ACL is planned (they are compared).
+    """
+    reports = [
+        run_plan_gate(
+            batch,
+            scratch=scratch / f"batch-{number}",
+            hcl_twins={h: j for h, j in hcl_twins.items() if h in batch},
+            show=True,
+            every_acl=True,
+        )
+        for number, batch in enumerate(batches, 1)
+    ]
+    steps: dict[str, float] = {}
+    for report in reports:
+        for step, seconds in report.steps.items():
+            steps[step] = steps.get(step, 0.0) + seconds
+    return GateReport(
+        terraform=reports[0].terraform,
+        mirror=reports[0].mirror,
+        verdicts=tuple(v for report in reports for v in report.verdicts),
+        seconds=sum(report.seconds for report in reports),
+        cpu_seconds=sum(report.cpu_seconds for report in reports),
+        steps=steps,
+        unattributed=tuple(d for report in reports for d in report.unattributed),
+    )
+
+
 def _leave_out_repeats(
     path: Path, label: str, planned: dict[str, str], keep_all: bool
 ) -> list[Repeat]:

@@ -3,11 +3,17 @@
 The same plan also judges the default settings' stacks as `cdktf synth --hcl`
 writes them (the way out of cdktf, docs/leaving-cdktf.md): they must plan
 exactly like the JSON, resource by resource and value by value (`terraform
-show -json` of the saved plan). Only the default variant's HCL is planned:
-planning an HCL root stack costs about as much as its JSON again (two WAF
-ACLs, and about 150 deprecation warnings that Terraform renders), so every
-other variant's HCL goes through Terraform core's loader instead (syntax,
-block structure, and every warning named).
+show -json` of the saved plan). In the test command only the default
+variant's HCL is planned: planning an HCL root stack costs about as much as its
+JSON again (its WAF ACLs, and about 150 deprecation warnings that Terraform
+renders), so every other variant's HCL goes through Terraform core's loader
+there (syntax, block structure, and every warning named), and the rehearsal's
+exit-path job (`EPOCH_PLAN_HCL=every-variant`, rehearsal/exit_path.py) plans
+every variant's HCL against its JSON with this same module.
+
+A WAF web ACL that repeats one already planned but for its region is left out
+of the gate's scratch copies (rehearsal/repeated_acls.py: most of the gate's
+CPU is web ACLs); a stack compared with its HCL twin keeps all of its ACLs.
 
 Every unique stack of every settings variant is called as a child module of
 one root configuration, which goes through one `terraform init` (from the local
@@ -54,8 +60,10 @@ from rehearsal.plan_gate import (
     judge_plan,
     locate,
     run_plan_gate,
+    run_plan_gate_in_batches,
     unavailable_message,
 )
+from rehearsal.repeated_acls import acl_key, stack_regions
 from rehearsal.terraform import (
     MIRROR_ENV,
     PROVIDER,
@@ -73,7 +81,14 @@ from tests.infra.variants import PROJECT_ROOT
 
 STACKS = ("remote-state", "epoch-register")
 # The variant whose HCL the gate plans next to its JSON.
-HCL_PLANNED = "default"
+# The variants whose HCL the gate plans next to their JSON: the default variant in
+# the test command; every variant with EPOCH_PLAN_HCL=every-variant, which the
+# rehearsal's exit-path job sets (rehearsal/exit_path.py, docs/leaving-cdktf.md).
+HCL_ENV = "EPOCH_PLAN_HCL"
+HCL_EVERY_VARIANT = "every-variant"
+HCL_PLANNED: tuple[str, ...] = (
+    tuple(VARIANTS) if os.environ.get(HCL_ENV) == HCL_EVERY_VARIANT else ("default",)
+)
 HCL_SUFFIX = " (hcl)"
 
 
@@ -82,6 +97,10 @@ def gate_stacks(apps: dict[str, Synthesized]) -> dict[str, Path]:
     return {
         f"{name}/{stack}": app.stack_dir(stack) for name, app in apps.items() for stack in STACKS
     }
+
+
+def hcl_labels() -> list[str]:
+    return [f"{variant}/{stack}{HCL_SUFFIX}" for variant in HCL_PLANNED for stack in STACKS]
 
 
 def skip_if_opted_out() -> None:
@@ -125,10 +144,20 @@ def plan_every_stack(
     hcl_root = synthesize_hcl(scratch / "hcl")
     stacks = gate_stacks(apps)
     twins = {}
-    for stack in STACKS:
-        label = f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}"
-        stacks[label] = hcl_stack_dir(hcl_root, HCL_PLANNED, stack)
-        twins[label] = f"{HCL_PLANNED}/{stack}"
+    for variant in HCL_PLANNED:
+        for stack in STACKS:
+            label = f"{variant}/{stack}{HCL_SUFFIX}"
+            stacks[label] = hcl_stack_dir(hcl_root, variant, stack)
+            twins[label] = f"{variant}/{stack}"
+    if len(HCL_PLANNED) > 1:
+        # Every variant's JSON and HCL at once would start a provider process per
+        # region of every stack (about 45, 300-400 MB each): one variant per plan.
+        batches = [
+            {label: path for label, path in stacks.items() if label.startswith(f"{variant}/")}
+            for variant in VARIANTS
+        ]
+        report = run_plan_gate_in_batches(batches, scratch=scratch / "gate", hcl_twins=twins)
+        return PlanRun(report, hcl_root)
     report = run_plan_gate(stacks, scratch=scratch / "gate", hcl_twins=twins, show=True)
     return PlanRun(report, hcl_root)
 
@@ -165,20 +194,28 @@ def test_every_stack_validates_and_plans_cleanly(
     assert plan_gate.problems() == []
     assert {v.label for v in plan_gate.verdicts} == {
         f"{variant}/{stack}" for variant in VARIANTS for stack in STACKS
-    } | {f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}" for stack in STACKS}
+    } | set(hcl_labels())
     # A stack judged through another's verdict must be byte-identical to it.
     stacks = gate_stacks(synthesized_apps)
     judged = {v.label for v in plan_gate.verdicts if not v.same_as}
     # Nothing but the HCL copies' quoted meta-argument references is accepted.
-    assert {v.label for v in plan_gate.verdicts if v.accepted()} <= {
-        f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}" for stack in STACKS
-    }
+    assert {v.label for v in plan_gate.verdicts if v.accepted()} <= set(hcl_labels())
     for verdict in plan_gate.verdicts:
         if verdict.same_as:
             assert verdict.same_as in judged
             for path in stacks[verdict.label].rglob("*"):
                 twin = stacks[verdict.same_as] / path.relative_to(stacks[verdict.label])
                 assert path.is_dir() or path.read_bytes() == twin.read_bytes(), path
+    # A web ACL left out of a stack's copy repeats, but for its region, one that was planned.
+    verdicts = {v.label: v for v in plan_gate.verdicts}
+    for verdict in plan_gate.verdicts:
+        for repeat in verdict.repeats:
+            where, address = repeat.planned.split(": ")
+            assert address in verdicts[where].planned_values, repeat
+            repeated = acl_key_in(stacks[verdict.label], repeat.address)
+            assert repeated == acl_key_in(stacks[where], address), repeat
+    if len(HCL_PLANNED) < len(VARIANTS):
+        assert any(v.repeats for v in plan_gate.verdicts)
     for verdict in plan_gate.verdicts:
         # A plan that planned nothing would prove nothing.
         assert verdict.planned["add"] > 0, verdict.label
@@ -188,6 +225,13 @@ def test_every_stack_validates_and_plans_cleanly(
         older = (parse_version(verdict.provider_version) or (0, 0, 0)) < (6, 22, 0)
         expected = older and "/remote-state" in verdict.label
         assert (taken_out in verdict.judged_by) == expected, verdict.judged_by
+
+
+def acl_key_in(stack_dir: Path, address: str) -> str:
+    """A synthesized stack's web ACL as `repeated_acls` compares them (but for its region)."""
+    stack = json.loads((stack_dir / STACK_FILE).read_text(encoding="utf-8"))
+    kind, name = address.split(".")
+    return acl_key(stack["resource"][kind][name], stack_regions(stack))
 
 
 def quoted_meta_arguments(text: str) -> dict[str, int]:
@@ -209,16 +253,15 @@ def test_the_hcl_output_validates_and_plans_exactly_like_the_json(
     verdicts = {v.label: v for v in plan_run.report.verdicts}
     with capsys.disabled():
         print()
-        for stack in STACKS:
-            hcl = verdicts[f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}"]
-            print(f"  {hcl.summary()}")
-    for stack in STACKS:
-        json_verdict = verdicts[f"{HCL_PLANNED}/{stack}"]
-        hcl = verdicts[f"{HCL_PLANNED}/{stack}{HCL_SUFFIX}"]
+        for label in hcl_labels():
+            print(f"  {verdicts[label].summary()}")
+    for variant, stack in ((v, s) for v in HCL_PLANNED for s in STACKS):
+        json_verdict = verdicts[f"{variant}/{stack}"]
+        hcl = verdicts[f"{variant}/{stack}{HCL_SUFFIX}"]
         assert not hcl.has_errors(), hcl.problems()
         assert hcl.problems() == []
         # Every warning is a quoted meta-argument reference, one per block and kind.
-        text = (hcl_stack_dir(plan_run.hcl_root, HCL_PLANNED, stack) / HCL_STACK_FILE).read_text()
+        text = (hcl_stack_dir(plan_run.hcl_root, variant, stack) / HCL_STACK_FILE).read_text()
         accepted: dict[str, int] = {}
         for diagnostic, _rule in hcl.accepted():
             kind = diagnostic.address.rsplit(" (", 1)[1].rstrip(")")
