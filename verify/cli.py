@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from verify.checks import CHECKS, FAIL, PASS, SKIP, Options, Result, Run, writes_needed
+from verify.checks import CHECKS
 from verify.client import Client, NetworkError, credentials_from_env
 from verify.inputs import InputError, Target, add_outputs_options, build_target, parse_pair
+from verify.run import FAIL, PASS, SKIP, Options, Result, Run, writes_needed
 
 DEFAULT_CHECKS = tuple(CHECKS)
 
