@@ -54,8 +54,8 @@ class Emulator:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise EmulatorError(
-                    f"the emulator exited with code {self._process.returncode} at start; "
-                    f"see {self._log_path}"
+                    f"the emulator exited with code {self._process.returncode} at start"
+                    f"{self._last_words()}; see {self._log_path}"
                 )
             try:
                 with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=2):  # noqa: S310 (http on loopback)
@@ -67,6 +67,13 @@ class Emulator:
             f"the emulator did not answer on {self.url} within {READY_TIMEOUT_SECONDS:.0f} s; "
             f"see {self._log_path}"
         )
+
+    def _last_words(self) -> str:
+        """The process's own `error:` line, if its log ends with one."""
+        lines = self._log_path.read_text(errors="replace").strip().splitlines()
+        if lines and lines[-1].startswith("error: "):
+            return f": {lines[-1].removeprefix('error: ')}"
+        return ""
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -27,6 +27,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--zone", action="append", default=[], metavar="NAME=ID")
     args = parser.parse_args(argv)
+    from rehearsal.shims import EmulatorShims, EmulatorVersionError, patch_emulator, require_moto
+
+    try:
+        require_moto()
+    except EmulatorVersionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     os.environ.update(EMULATOR_SETTINGS)
     os.environ["MOTO_PORT"] = str(args.port)
 
@@ -40,8 +47,6 @@ def main(argv: list[str]) -> int:
     from moto.utilities.id_generator import moto_id_manager
     from werkzeug.serving import run_simple
 
-    from rehearsal.shims import EmulatorShims, patch_budgets, patch_emulator
-
     for zone in args.zone:
         name, _, zone_id = zone.partition("=")
         # moto keys a zone by its name with the trailing dot and its delegation set.
@@ -49,7 +54,6 @@ def main(argv: list[str]) -> int:
         moto_id_manager.set_custom_id(identifier, zone_id)
 
     patch_emulator()
-    patch_budgets()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         sys.exit(0)

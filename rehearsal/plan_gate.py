@@ -449,54 +449,93 @@ def judge_plan(
 
     `verdicts` is by label. Returns the diagnostics that belong to no stack.
     """
-    unattributed: list[Diagnostic] = []
-    counts = {name: dict.fromkeys(("add", "change", "remove"), 0) for name in modules}
-    summary: Mapping[str, Any] | None = None
+    reading = _PlanReading(modules, verdicts, root_text)
     for message in json_messages(plan.stdout):
+        reading.take(message)
+    errored = [v.label for v in verdicts.values() if v.has_errors()]
+    root_errors = any(d.severity == "error" for d in reading.unattributed)
+    if plan.returncode != 0 or errored or root_errors or reading.summary is None:
+        for verdict in verdicts.values():
+            verdict.failure = _failure(plan, verdict, errored, root_errors, reading.summary)
+        return reading.unattributed
+    _check_totals(reading.counts, reading.summary)
+    for name, module in modules.items():
+        verdicts[module.label].planned = reading.counts[name]
+    return reading.unattributed
+
+
+class _PlanReading:
+    """What the messages of one `plan -json` say, stack by stack: diagnostics go straight to
+    the stack's verdict; planned changes are counted per stack module."""
+
+    def __init__(
+        self,
+        modules: Mapping[str, StackModule],
+        verdicts: Mapping[str, StackVerdict],
+        root_text: str,
+    ) -> None:
+        self.modules, self.verdicts, self.root_text = modules, verdicts, root_text
+        self.unattributed: list[Diagnostic] = []
+        self.counts = {name: dict.fromkeys(("add", "change", "remove"), 0) for name in modules}
+        self.summary: Mapping[str, Any] | None = None
+
+    def take(self, message: Mapping[str, Any]) -> None:
         kind = message.get("type")
         if kind == "diagnostic":
-            raw = message["diagnostic"]
-            located = locate(raw, modules, root_text)
-            if located is None:
-                unattributed.append(diagnostic_from_json(raw, root_text))
-                continue
-            module, local = located
-            if harness_caused(local):
-                continue
-            verdict = verdicts[module.label]
-            diagnostic = diagnostic_from_json(local, module.text)
-            if module.hcl:
-                diagnostic = _hcl_located(diagnostic, local, module.text)
-            if diagnostic not in verdict.diagnostics:
-                verdict.diagnostics.append(diagnostic)
+            self._diagnostic(message["diagnostic"])
         elif kind == "planned_change":
-            change = message["change"]
-            name = _module_of(str(change["resource"]["addr"]))
-            if name not in counts:
-                raise ValueError(f"planned change outside every stack: {change['resource']}")
-            for action in _COUNTED.get(str(change["action"]), ()):
-                counts[name][action] += 1
+            self._planned_change(message["change"])
         elif kind == "change_summary":
-            summary = message["changes"]
-    errored = [v.label for v in verdicts.values() if v.has_errors()]
-    root_errors = any(d.severity == "error" for d in unattributed)
-    if plan.returncode != 0 or errored or root_errors or summary is None:
-        for verdict in verdicts.values():
-            if verdict.has_errors():
-                verdict.failure = "not planned: terraform plan stopped at this stack's errors"
-            elif errored:
-                others = ", ".join(label for label in errored if label != verdict.label)
-                verdict.failure = f"not planned: terraform plan stopped at errors in {others}"
-            elif root_errors:
-                verdict.failure = (
-                    "not planned: terraform plan stopped at errors in the plan gate's own "
-                    "root configuration"
-                )
-            elif summary is None and plan.returncode == 0:
-                verdict.failure = f"terraform plan printed no change summary: {_tail(plan)}"
-            else:
-                verdict.failure = f"terraform plan exited {plan.returncode}: {_tail(plan)}"
-        return unattributed
+            self.summary = message["changes"]
+
+    def _diagnostic(self, raw: Mapping[str, Any]) -> None:
+        located = locate(raw, self.modules, self.root_text)
+        if located is None:
+            self.unattributed.append(diagnostic_from_json(raw, self.root_text))
+            return
+        module, local = located
+        if harness_caused(local):
+            return
+        verdict = self.verdicts[module.label]
+        diagnostic = diagnostic_from_json(local, module.text)
+        if module.hcl:
+            diagnostic = _hcl_located(diagnostic, local, module.text)
+        if diagnostic not in verdict.diagnostics:
+            verdict.diagnostics.append(diagnostic)
+
+    def _planned_change(self, change: Mapping[str, Any]) -> None:
+        name = _module_of(str(change["resource"]["addr"]))
+        if name not in self.counts:
+            raise ValueError(f"planned change outside every stack: {change['resource']}")
+        for action in _COUNTED.get(str(change["action"]), ()):
+            self.counts[name][action] += 1
+
+
+def _failure(
+    plan: Result,
+    verdict: StackVerdict,
+    errored: list[str],
+    root_errors: bool,
+    summary: Mapping[str, Any] | None,
+) -> str:
+    """Why `verdict`'s stack was not judged when the plan did not run through."""
+    if verdict.has_errors():
+        return "not planned: terraform plan stopped at this stack's errors"
+    if errored:
+        others = ", ".join(label for label in errored if label != verdict.label)
+        return f"not planned: terraform plan stopped at errors in {others}"
+    if root_errors:
+        return (
+            "not planned: terraform plan stopped at errors in the plan gate's own "
+            "root configuration"
+        )
+    if summary is None and plan.returncode == 0:
+        return f"terraform plan printed no change summary: {_tail(plan)}"
+    return f"terraform plan exited {plan.returncode}: {_tail(plan)}"
+
+
+def _check_totals(counts: Mapping[str, Mapping[str, int]], summary: Mapping[str, Any]) -> None:
+    """The per-stack counts must add up to Terraform's own change summary."""
     totals = {
         action: sum(c[action] for c in counts.values()) for action in ("add", "change", "remove")
     }
@@ -505,9 +544,6 @@ def judge_plan(
         raise ValueError(
             f"planned changes per stack {totals} do not add up to terraform's summary {expected}"
         )
-    for name, module in modules.items():
-        verdicts[module.label].planned = counts[name]
-    return unattributed
 
 
 # How each `planned_change` action counts in Terraform's change summary (a data

@@ -8,7 +8,7 @@ forced into ALARM (SetAlarmState) during the second region's bake: it must roll 
 never put that region at 100 % and exit non-zero; a re-plan must still show no changes.
 
 The synthetic check runs against one local-mode server per region (the real handlers
-over dynalite): the emulator serves no execute-api endpoint (rehearsal/shims.py GAPS).
+over dynalite): the emulator serves no execute-api endpoint (rehearsal/shims/execute_api.py).
 """
 
 from __future__ import annotations

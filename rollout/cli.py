@@ -13,13 +13,13 @@ import sys
 import threading
 from dataclasses import replace
 from types import FrameType
-from typing import NoReturn
 
 from rollout.aws import AwsError, RegionAws, credentials_problem
 from rollout.engine import Engine, RolloutFailedError, _duration
 from rollout.plan import Plan, plan_from_outputs
 from rollout.status import status_lines
 from rollout.synthetic import check_region
+from verify.arguments import OneLineParser, seconds
 from verify.inputs import (
     InputError,
     add_outputs_options,
@@ -30,24 +30,8 @@ from verify.inputs import (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line, not argparse's usage block."""
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def _seconds(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {raw!r}") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600, not {raw}")
-    return value
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="pipenv run rollout",
         description="Move each region's live alias to the newest Lambda versions, one region "
         "at a time (canary share, bake, automatic rollback). Needs rollout.mode = canary.",
@@ -78,7 +62,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--bake-seconds",
-        type=_seconds,
+        type=seconds(3600),
         help="bake time per step instead of rollout.bake_seconds (rehearsals and tests: "
         "shorter than 300 s, an alarm cannot fire within the bake)",
     )

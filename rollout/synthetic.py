@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from verify.checks import (
-    FAIL,
-    Options,
-    Result,
-    Run,
-    check_errors,
-    check_health,
-    check_idempotency,
-    check_list,
-)
+from verify.checks import check_errors, check_health, check_list
 from verify.client import NetworkError
 from verify.inputs import Target
+from verify.replication import check_idempotency
+from verify.run import FAIL, Options, Result, Run
 
 TIMEOUT_SECONDS = 10.0
 # The idempotency check stores one registration per region under a fixed `verify-` key:

@@ -13,36 +13,21 @@ import ssl
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urlsplit
 
-from verify.checks import CHECKS, FAIL, PASS, SKIP, Options, Result, Run, writes_needed
+from verify.arguments import OneLineParser, seconds
+from verify.checks import CHECKS
 from verify.client import Client, NetworkError, credentials_from_env
 from verify.inputs import InputError, Target, add_outputs_options, build_target, parse_pair
+from verify.run import FAIL, PASS, SKIP, Options, Result, Run, writes_needed
 
 DEFAULT_CHECKS = tuple(CHECKS)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line, not argparse's usage block."""
-        self.exit(2, f"error: {message} (see --help)\n")
 
 
 def _positive_int(raw: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {raw!r}")
     return int(raw)
-
-
-def _seconds(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {raw!r}") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 600 seconds, not {raw}")
-    return value
 
 
 def _label(raw: str) -> str:
@@ -65,7 +50,7 @@ def _check_names(raw: str) -> tuple[str, ...]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="pipenv run verify",
         description="Verify a deployed EpochRegister API in every region (black-box).",
     )
@@ -101,7 +86,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_CHECKS,
         help=f"comma-separated subset (default all: {','.join(CHECKS)})",
     )
-    run.add_argument("--timeout", type=_seconds, default=10.0, help="per request, s (default 10)")
+    run.add_argument(
+        "--timeout", type=seconds(600), default=10.0, help="per request, s (default 10)"
+    )
     run.add_argument(
         "--max-writes",
         type=_positive_int,
@@ -117,7 +104,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     run.add_argument(
         "--replication-timeout",
-        type=_seconds,
+        type=seconds(600),
         default=30.0,
         help="how long a registration may take to appear in another region, s (default 30)",
     )

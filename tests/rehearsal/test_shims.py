@@ -444,3 +444,29 @@ def test_xray_sampling_rules_are_kept_per_region_with_their_tags(
     with pytest.raises(ClientError):
         east.delete_sampling_rule(RuleName="epoch-register-health")
     assert downstream.calls == []
+
+
+def test_the_emulator_patches_refuse_another_moto_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rehearsal import emulator_process
+    from rehearsal.shims import MOTO_VERSION, EmulatorVersionError, moto_version, patch_emulator
+    from rehearsal.shims.budgets import patch_budgets
+
+    require = moto_version.require_moto
+    require()  # the installed moto is the one the patches were written for
+    with pytest.raises(EmulatorVersionError) as refused:
+        require("5.3.0")
+    assert str(refused.value) == (
+        f"moto 5.3.0 is installed, but the rehearsal's emulator patches were written for "
+        f"moto {MOTO_VERSION}: run `pipenv sync --dev` (the Pipfile pins moto=={MOTO_VERSION})"
+    )
+
+    monkeypatch.setattr(moto_version, "installed_moto", lambda: "5.3.0")
+    for patch in (patch_emulator, patch_budgets):
+        with pytest.raises(EmulatorVersionError, match=r"^moto 5\.3\.0 is installed"):
+            patch()
+    # The emulator process says so in one line and starts nothing.
+    assert emulator_process.main(["--port", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"error: {refused.value}\n")

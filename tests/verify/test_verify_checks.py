@@ -25,16 +25,11 @@ from tests.verify.support import (
     scripted_server,
     statuses,
 )
-from verify.checks import (
-    Options,
-    Run,
-    _is_default_execute_api,
-    attribute,
-    check_dns,
-    check_route53,
-    route53_verdict,
-)
+from verify.checks import check_route53, route53_verdict
+from verify.dns import attribute, check_dns
 from verify.inputs import Target
+from verify.run import Options, Run
+from verify.tls import _is_default_execute_api
 
 Answer = tuple[int, dict[str, str], bytes]
 

@@ -260,6 +260,8 @@ def test_ctrl_c_while_waiting_for_replication_stops_at_once(
         (["--region-endpoint", "us-east-1=ftp://x"], "http:// or https:// URL"),
         (["--api-url", "not a url", "--region-endpoint", "us-east-1=http://h"], "--api-url"),
         (["--timeout", "-3"], "--timeout"),
+        (["--timeout", "601"], "--timeout: must be more than 0 and at most 600, not 601"),
+        (["--replication-timeout", "soon"], "must be a number of seconds, not 'soon'"),
         (["--checks", "health,nope"], "unknown check 'nope'"),
         (["--max-writes", "0"], "--max-writes"),
         (["--list-limit", "500"], "1-100"),
