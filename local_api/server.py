@@ -385,7 +385,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if refusal is not None:
             self._send(*refusal)
             return
-        function = owning_function(event["path"], self.command) or next(iter(self.server.handlers_by_function))
+        function = owning_function(event["path"], self.command) or next(
+            iter(self.server.handlers_by_function)
+        )
         context = LocalContext(
             function_name=function,
             aws_request_id=str(uuid.uuid4()),
