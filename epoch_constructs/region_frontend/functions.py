@@ -1,4 +1,4 @@
-"""RegionFunctions: the three Lambda functions of one region, warm behind aliases."""
+"""RegionFunctions: one region's functions (contract.FUNCTION_HANDLERS), warm behind aliases."""
 
 from __future__ import annotations
 

@@ -83,11 +83,12 @@ def test_routes_go_to_their_function_by_path_and_method(monkeypatch: pytest.Monk
     assert owning_function("/getEpoch/abc", "GET") == "read"
     assert owning_function("/getEpoch/abc", "PATCH") == "read"
     assert owning_function("/getEpoch", "DELETE") == "read"
-    answers = {
-        name: (lambda status: lambda event, context: {"statusCode": status, "body": ""})(status)
-        for name, status in (("read", 200), ("delete", 204), ("register", 201), ("health", 200))
-    }
-    api = LocalApi(answers, port=0).start()
+    statuses = {"read": 200, "delete": 204, "register": 201, "health": 200}
+
+    def answer_as(function: str) -> Any:
+        return lambda event, context: {"statusCode": statuses[function], "body": ""}
+
+    api = LocalApi({name: answer_as(name) for name in statuses}, port=0).start()
     try:
         assert requests.delete(api.url + "/getEpoch/abc", timeout=10).status_code == 204
         assert requests.get(api.url + "/getEpoch/abc", timeout=10).status_code == 200
