@@ -381,5 +381,5 @@ def test_the_docs_count_and_name_the_functions_the_contract_has() -> None:
 
 
 def test_the_function_prose_check_reads_counts_and_lists() -> None:
-    text = "The three\nfunctions; the register, read\n  and health functions; 4 functions; 2 regions."
+    text = "Three\nfunctions; the register, read\n  and health functions; 4 functions; 2 keys."
     assert function_prose(text) == ({3, 4}, [{"register", "read", "health"}])
