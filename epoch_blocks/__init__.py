@@ -1,1 +1,2 @@
-"""Building blocks both stacks use: IAM/key policy documents and JSON documents with references."""
+"""Building blocks of the stacks' constructs: policy documents and the state backend (both
+stacks), the boundary, JSON documents with references and HCL blocks (root stack)."""
