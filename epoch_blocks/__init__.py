@@ -1,2 +1,2 @@
-"""Building blocks of the stacks' constructs: policy documents and the state backend (both
-stacks), the boundary, JSON documents with references and HCL blocks (root stack)."""
+"""Building blocks of the stacks' constructs: policy documents, the state backend and the
+roles' boundary (both stacks); JSON documents with references and HCL blocks (root stack)."""
