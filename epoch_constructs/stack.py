@@ -8,10 +8,10 @@ from constructs import Construct
 
 from epoch_blocks.app_boundary import boundary_arn
 from epoch_blocks.state_backend import s3_state_backend
-from epoch_constructs.api_keys import ApiKeys, ApiStage
+from epoch_constructs.api_keys import ApiKeys, ApiKeysProps, ApiStage
 from epoch_constructs.encryption import MultiRegionKey
-from epoch_constructs.global_table import GlobalTable
-from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
+from epoch_constructs.global_table import GlobalTable, TableProps
+from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles, RolesProps
 from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_constructs.monitoring import HealthCheckAlarms, MonthlyBudget
 from epoch_constructs.providers import region_id, regional_providers
@@ -32,13 +32,14 @@ class EpochRegisterStack(TerraformStack):
     def __init__(self, scope: Construct, *, settings: Settings) -> None:
         super().__init__(scope, STACK_NAME)
         names = settings.names
-        s3_state_backend(self, settings, key=names.state_key)
+        s3_state_backend(self, names, region=settings.primary_region, key=names.state_key)
 
         # The configured regions, plus us-east-1 for the health-check alarms if absent.
         key_regions = list(settings.regions)
         if ROUTE53_METRICS_REGION not in key_regions:
             key_regions.append(ROUTE53_METRICS_REGION)
-        providers = regional_providers(self, settings, key_regions)
+        tags = {"app": settings.app_name, **settings.tags}
+        providers = regional_providers(self, tags, key_regions)
         primary = providers[settings.primary_region]
         account_id = DataAwsCallerIdentity(self, "account", provider=primary).account_id
 
@@ -58,12 +59,16 @@ class EpochRegisterStack(TerraformStack):
             description=f"{names.app}: table, logs, environment and alarm topics",
         )
         table = GlobalTable(
-            self, "global_table", settings=settings, providers=providers, key_arns=key.arns
+            self,
+            "global_table",
+            props=TableProps(name=names.table, regions=settings.regions, table=settings.table),
+            providers=providers,
+            key_arns=key.arns,
         )
         roles = FunctionRoles(
             self,
             "function_roles",
-            settings=settings,
+            props=RolesProps(names=names, regions=settings.regions, auth_mode=settings.api.auth),
             provider=primary,
             account_id=account_id,
             key_arns=key.arns,
@@ -72,7 +77,7 @@ class EpochRegisterStack(TerraformStack):
         logging_role = ApiGatewayLoggingRole(
             self,
             "apigateway_logging",
-            settings=settings,
+            role_name=names.apigateway_logs_role,
             provider=primary,
             permissions_boundary=boundary,
         )
@@ -103,7 +108,9 @@ class EpochRegisterStack(TerraformStack):
             ApiKeys(
                 self,
                 "api_keys",
-                settings=settings,
+                props=ApiKeysProps(
+                    names=names, regions=settings.regions, clients=settings.api.api_key.clients
+                ),
                 providers=providers,
                 stages={
                     region: ApiStage(f.api.rest_api.id, f.api.stage.stage_name)
