@@ -16,8 +16,10 @@ from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_constructs.monitoring import HealthCheckAlarms, MonthlyBudget
 from epoch_constructs.providers import region_id, regional_providers
 from epoch_constructs.region_frontend import FrontendProps, RegionFrontend
-from epoch_constructs.region_frontend.functions import ALIAS_NAME
-from epoch_constructs.routing import RegionEndpoint, Routing
+from epoch_constructs.region_frontend.api import ApiProps
+from epoch_constructs.region_frontend.functions import ALIAS_NAME, FunctionsProps
+from epoch_constructs.region_frontend.waf import FirewallProps
+from epoch_constructs.routing import RegionEndpoint, Routing, RoutingProps
 from epoch_settings import Settings
 from handlers import auth
 
@@ -92,7 +94,21 @@ class EpochRegisterStack(TerraformStack):
                 props=FrontendProps(
                     region=region,
                     provider=providers[region],
-                    settings=settings,
+                    functions=functions_props(settings, region),
+                    api=ApiProps(
+                        app=names.app,
+                        api_name=names.api,
+                        api=settings.api,
+                        log_retention_days=settings.log_retention_days,
+                    ),
+                    firewall=FirewallProps(
+                        app=names.app,
+                        api=settings.api,
+                        log_retention_days=settings.log_retention_days,
+                    ),
+                    api_domain=names.api_domain,
+                    hosted_zone_id=settings.hosted_zone_id,
+                    monitoring_settings=settings,
                     asset=asset,
                     roles=roles,
                     key_arn=key.arns[region],
@@ -121,7 +137,13 @@ class EpochRegisterStack(TerraformStack):
         routing = Routing(
             self,
             "routing",
-            settings=settings,
+            props=RoutingProps(
+                names=names,
+                hosted_zone_id=settings.hosted_zone_id,
+                regions=settings.regions,
+                weights={region: settings.weight(region) for region in settings.regions},
+                routing=settings.routing,
+            ),
             provider=providers[ROUTE53_METRICS_REGION],
             endpoints={
                 region: RegionEndpoint(
@@ -190,6 +212,21 @@ class EpochRegisterStack(TerraformStack):
             )
         if settings.rollout.mode == "canary":
             rollout_outputs(self, settings, frontends)
+
+
+def functions_props(settings: Settings, region: str) -> FunctionsProps:
+    """What one region's functions read from the settings."""
+    return FunctionsProps(
+        names=settings.names,
+        functions=settings.functions,
+        auth_mode=settings.api.auth,
+        jwt=settings.api.jwt,
+        log_retention_days=settings.log_retention_days,
+        list_shards=settings.table.list_shards,
+        retention_days=settings.table.retention_days,
+        canary=settings.rollout.mode == "canary",
+        force_unhealthy=region in settings.routing.drill_regions,
+    )
 
 
 def rollout_outputs(

@@ -11,10 +11,10 @@ from constructs import Construct
 from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
 from epoch_constructs.monitoring import RegionMonitoring
-from epoch_constructs.region_frontend.api import RegionApi
+from epoch_constructs.region_frontend.api import ApiProps, RegionApi
 from epoch_constructs.region_frontend.domain import RegionDomain
-from epoch_constructs.region_frontend.functions import RegionFunctions
-from epoch_constructs.region_frontend.waf import RegionFirewall
+from epoch_constructs.region_frontend.functions import FunctionsProps, RegionFunctions
+from epoch_constructs.region_frontend.waf import FirewallProps, RegionFirewall
 from epoch_settings import Settings
 
 
@@ -24,7 +24,12 @@ class FrontendProps:
 
     region: str
     provider: AwsProvider
-    settings: Settings
+    functions: FunctionsProps
+    api: ApiProps
+    firewall: FirewallProps
+    api_domain: str
+    hosted_zone_id: str
+    monitoring_settings: Settings
     asset: LambdaAsset
     roles: FunctionRoles
     key_arn: str
@@ -46,7 +51,7 @@ class RegionFrontend(Construct):
             "functions",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            props=p.functions,
             asset=p.asset,
             roles=p.roles,
             key_arn=p.key_arn,
@@ -57,7 +62,7 @@ class RegionFrontend(Construct):
             "api",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            props=p.api,
             aliases=self.functions.aliases,
             key_arn=p.key_arn,
             logging_role=p.logging_role,
@@ -67,7 +72,8 @@ class RegionFrontend(Construct):
             self,
             "domain",
             provider=p.provider,
-            settings=p.settings,
+            api_domain=p.api_domain,
+            hosted_zone_id=p.hosted_zone_id,
             rest_api_id=self.api.rest_api.id,
             # The stage's attribute, not the constant: the mapping waits for the stage.
             stage_name=self.api.stage.stage_name,
@@ -78,7 +84,7 @@ class RegionFrontend(Construct):
             "firewall",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            props=p.firewall,
             stage_arn=self.api.stage.arn,
             key_arn=p.key_arn,
         )
@@ -87,7 +93,7 @@ class RegionFrontend(Construct):
             "monitoring",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            settings=p.monitoring_settings,
             key_arn=p.key_arn,
             function_names=self.functions.names,
             api_name=self.api.name,
