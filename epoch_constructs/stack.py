@@ -13,7 +13,7 @@ from epoch_constructs.encryption import MultiRegionKey
 from epoch_constructs.global_table import GlobalTable, TableProps
 from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles, RolesProps
 from epoch_constructs.lambda_asset import LambdaAsset
-from epoch_constructs.monitoring import HealthCheckAlarms, MonthlyBudget
+from epoch_constructs.monitoring import HealthCheckAlarms, MonitoringProps, MonthlyBudget
 from epoch_constructs.providers import region_id, regional_providers
 from epoch_constructs.region_frontend import FrontendProps, RegionFrontend
 from epoch_constructs.region_frontend.api import ApiProps
@@ -85,6 +85,9 @@ class EpochRegisterStack(TerraformStack):
         )
         asset = LambdaAsset(self, "lambda_asset")
 
+        monitoring = MonitoringProps(
+            names=names, regions=settings.regions, alarm_email=settings.alarm_email
+        )
         frontends: dict[str, RegionFrontend] = {}
         validation_fqdn: str | None = None
         for region in settings.regions:
@@ -108,7 +111,7 @@ class EpochRegisterStack(TerraformStack):
                     ),
                     api_domain=names.api_domain,
                     hosted_zone_id=settings.hosted_zone_id,
-                    monitoring_settings=settings,
+                    monitoring=monitoring,
                     asset=asset,
                     roles=roles,
                     key_arn=key.arns[region],
@@ -161,13 +164,15 @@ class EpochRegisterStack(TerraformStack):
             self,
             "health_check_alarms",
             provider=providers[ROUTE53_METRICS_REGION],
-            settings=settings,
+            props=monitoring,
             key_arn=key.arns[ROUTE53_METRICS_REGION],
             health_check_ids=routing.health_check_ids,
         )
         if settings.budget.monthly_usd > 0:
             # Budgets are global: one for the account, through the primary region.
-            MonthlyBudget(self, "budget", provider=primary, settings=settings)
+            MonthlyBudget(
+                self, "budget", provider=primary, props=monitoring, budget=settings.budget
+            )
 
         TerraformOutput(
             self,

@@ -10,12 +10,11 @@ from constructs import Construct
 
 from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
-from epoch_constructs.monitoring import RegionMonitoring
+from epoch_constructs.monitoring import MonitoringProps, RegionMonitoring
 from epoch_constructs.region_frontend.api import ApiProps, RegionApi
 from epoch_constructs.region_frontend.domain import RegionDomain
 from epoch_constructs.region_frontend.functions import FunctionsProps, RegionFunctions
 from epoch_constructs.region_frontend.waf import FirewallProps, RegionFirewall
-from epoch_settings import Settings
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class FrontendProps:
     firewall: FirewallProps
     api_domain: str
     hosted_zone_id: str
-    monitoring_settings: Settings
+    monitoring: MonitoringProps
     asset: LambdaAsset
     roles: FunctionRoles
     key_arn: str
@@ -93,7 +92,7 @@ class RegionFrontend(Construct):
             "monitoring",
             provider=p.provider,
             region=p.region,
-            settings=p.monitoring_settings,
+            props=p.monitoring,
             key_arn=p.key_arn,
             function_names=self.functions.names,
             api_name=self.api.name,
