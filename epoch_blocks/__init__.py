@@ -1,1 +1,2 @@
-"""Building blocks both stacks use: IAM/key policy documents and JSON documents with references."""
+"""Building blocks of the stacks' constructs: policy documents, the state backend and the
+roles' boundary (both stacks); JSON documents with references and HCL blocks (root stack)."""

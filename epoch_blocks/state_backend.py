@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from cdktf import S3Backend, TerraformStack
 
-from epoch_settings import Settings
+from epoch_settings import Names
 
 
-def s3_state_backend(stack: TerraformStack, settings: Settings, *, key: str) -> S3Backend:
-    """State at `key` in the state bucket, under the state key, locked twice."""
-    names = settings.names
+def s3_state_backend(stack: TerraformStack, names: Names, *, region: str, key: str) -> S3Backend:
+    """State at `key` in the state bucket (in `region`), under the state key, locked twice."""
     backend = S3Backend(
         stack,
         bucket=names.state_bucket,
         key=key,
-        region=settings.primary_region,
+        region=region,
         dynamodb_table=names.lock_table,
         # `encrypt` alone sends SSE-S3 (AES256) headers, overriding the bucket's
         # SSE-KMS default; naming the state key keeps state under the CMK. Aliases

@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
 from epoch_constructs.providers import region_id
-from epoch_settings import Settings
+from epoch_settings import ApiClient, Names
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,15 @@ class ApiStage:
 
     rest_api_id: str
     stage_name: str
+
+
+@dataclass(frozen=True)
+class ApiKeysProps:
+    """What the API keys read: the names, the regions, settings `api.api_key.clients`."""
+
+    names: Names
+    regions: tuple[str, ...]
+    clients: Mapping[str, ApiClient]
 
 
 class ApiKeys(Construct):
@@ -44,19 +53,19 @@ class ApiKeys(Construct):
         scope: Construct,
         id_: str,
         *,
-        settings: Settings,
+        props: ApiKeysProps,
         providers: Mapping[str, AwsProvider],
         stages: Mapping[str, ApiStage],
     ) -> None:
         super().__init__(scope, id_)
-        names = settings.names
+        names = props.names
         primary_keys: dict[tuple[str, str], ApiGatewayApiKey] = {}
         self.plans: dict[str, list[ApiGatewayUsagePlan]] = {}
-        for region in settings.regions:
+        for region in props.regions:
             provider = providers[region]
             rid = region_id(region)
             stage = stages[region]
-            for client, limits in settings.api.api_key.clients.items():
+            for client, limits in props.clients.items():
                 cid = client.replace("-", "_")
                 plan = ApiGatewayUsagePlan(
                     self,

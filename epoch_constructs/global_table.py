@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
@@ -24,7 +25,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
 from epoch_constructs.providers import region_id
-from epoch_settings import Settings, TableSettings
+from epoch_settings import TableSettings
 from handlers import contract
 
 # (capacity kind, scalable dimension suffix, predefined metric)
@@ -50,6 +51,16 @@ def _ignored_changes(provisioned: bool) -> list[str]:
     return ["global_secondary_index", "replica"]
 
 
+@dataclass(frozen=True)
+class TableProps:
+    """What the global table reads: its name, the regions (the first holds the table,
+    the others a replica each) and the [table] settings."""
+
+    name: str
+    regions: tuple[str, ...]
+    table: TableSettings
+
+
 class GlobalTable(Construct):
     """Owns the DynamoDB global table: primary table, one replica per other region, autoscaling.
 
@@ -65,15 +76,15 @@ class GlobalTable(Construct):
         scope: Construct,
         id_: str,
         *,
-        settings: Settings,
+        props: TableProps,
         providers: Mapping[str, AwsProvider],
         key_arns: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
-        name = settings.names.table
-        table_settings = settings.table
+        name = props.name
+        table_settings = props.table
         provisioned = table_settings.billing_mode == "PROVISIONED"
-        primary_region, *replica_regions = settings.regions
+        primary_region, *replica_regions = props.regions
         capacity: dict[str, int] = (
             {"read_capacity": table_settings.read_min, "write_capacity": table_settings.write_min}
             if provisioned

@@ -7,6 +7,7 @@ same name in every region; every grant lists the per-region ARNs it covers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -16,7 +17,7 @@ from constructs import Construct
 
 from epoch_blocks.app_boundary import APIGW_LOGS_POLICY
 from epoch_blocks.policy import Condition, Statement, policy_document
-from epoch_settings import Settings
+from epoch_settings import Names
 from handlers import auth, contract
 
 # DynamoDB calls each function makes (see handlers/): nothing else is granted.
@@ -48,6 +49,16 @@ def _assume_role(scope: Construct, id_: str, service: str, provider: AwsProvider
     )
 
 
+@dataclass(frozen=True)
+class RolesProps:
+    """What the function roles read: the names, the regions the table and logs are in,
+    and settings `api.auth` (jwt adds the authorizer's role)."""
+
+    names: Names
+    regions: tuple[str, ...]
+    auth_mode: str
+
+
 class FunctionRoles(Construct):
     """Owns one execution role per Lambda function, scoped to the table, its key and its logs."""
 
@@ -56,33 +67,33 @@ class FunctionRoles(Construct):
         scope: Construct,
         id_: str,
         *,
-        settings: Settings,
+        props: RolesProps,
         provider: AwsProvider,
         account_id: str,
         key_arns: Mapping[str, str],
         permissions_boundary: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        names = settings.names
+        names = props.names
+        regions = props.regions
         self.arns: dict[str, str] = {}
         # Functions depend on these, so none runs (provisioned concurrency starts
         # them at deploy) before it may write its logs.
         self.policies: dict[str, IamRolePolicy] = {}
         trust = _assume_role(self, "lambda_trust", "lambda.amazonaws.com", provider)
         functions = list(contract.FUNCTION_HANDLERS)
-        if settings.api.auth == auth.AUTH_JWT:
+        if props.auth_mode == auth.AUTH_JWT:
             # The authorizer reads no table: it fetches the issuer's keys over https.
             functions.append(auth.AUTHORIZER_FUNCTION)
         for function in functions:
             tables = [
-                f"arn:aws:dynamodb:{region}:{account_id}:table/{names.table}"
-                for region in settings.regions
+                f"arn:aws:dynamodb:{region}:{account_id}:table/{names.table}" for region in regions
             ]
             if function in INDEX_USERS:
                 tables += [f"{arn}/index/{contract.LIST_INDEX_NAME}" for arn in tables]
             log_groups = [
                 f"arn:aws:logs:{region}:{account_id}:log-group:{names.log_group(function)}:*"
-                for region in settings.regions
+                for region in regions
             ]
             data_access = (
                 []
@@ -93,12 +104,12 @@ class FunctionRoles(Construct):
                     Statement(
                         sid="TableKey",
                         actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
-                        resources=[key_arns[region] for region in settings.regions],
+                        resources=[key_arns[region] for region in regions],
                         conditions=(
                             Condition(
                                 "StringEquals",
                                 "kms:ViaService",
-                                [f"dynamodb.{region}.amazonaws.com" for region in settings.regions],
+                                [f"dynamodb.{region}.amazonaws.com" for region in regions],
                             ),
                         ),
                     ),
@@ -148,7 +159,7 @@ class ApiGatewayLoggingRole(Construct):
         scope: Construct,
         id_: str,
         *,
-        settings: Settings,
+        role_name: str,
         provider: AwsProvider,
         permissions_boundary: str | None = None,
     ):
@@ -157,7 +168,7 @@ class ApiGatewayLoggingRole(Construct):
             self,
             "role",
             provider=provider,
-            name=settings.names.apigateway_logs_role,
+            name=role_name,
             assume_role_policy=_assume_role(self, "trust", "apigateway.amazonaws.com", provider),
             permissions_boundary=permissions_boundary,
         )

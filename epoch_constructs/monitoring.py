@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.budgets_budget import (
@@ -22,7 +23,7 @@ from constructs import Construct
 
 from epoch_blocks.tf_json import json_document
 from epoch_constructs.providers import region_id
-from epoch_settings import Settings
+from epoch_settings import BudgetSettings, Names
 
 # Every regional alarm looks at 1-minute datapoints and fires when 3 of the last
 # 5 breach: a single bad minute is noise, three are an incident.
@@ -236,6 +237,15 @@ def dashboard_body(
     return {"widgets": widgets}
 
 
+@dataclass(frozen=True)
+class MonitoringProps:
+    """What the monitoring constructs read: the names, the regions, the alarm e-mail."""
+
+    names: Names
+    regions: tuple[str, ...]
+    alarm_email: str | None
+
+
 class RegionMonitoring(Construct):
     """Owns, in one region: the alarm topic, the alarms and the dashboard."""
 
@@ -246,7 +256,7 @@ class RegionMonitoring(Construct):
         *,
         provider: AwsProvider,
         region: str,
-        settings: Settings,
+        props: MonitoringProps,
         key_arn: str,
         function_names: Mapping[str, str],
         api_name: str,
@@ -256,7 +266,7 @@ class RegionMonitoring(Construct):
         web_acl_metric: str,
     ) -> None:
         super().__init__(scope, id_)
-        names = settings.names
+        names = props.names
         prefix = f"{names.app}-{region}"
         # Alarm names by kind (the kinds settings' rollout.gate_alarms names).
         self.alarm_names: dict[str, list[str]] = {}
@@ -267,9 +277,9 @@ class RegionMonitoring(Construct):
             provider=provider,
             name=names.alarm_topic,
             key_arn=key_arn,
-            email=settings.alarm_email,
+            email=props.alarm_email,
         )
-        other_regions = [r for r in settings.regions if r != region]
+        other_regions = [r for r in props.regions if r != region]
         api_dimensions = {"ApiName": api_name, "Stage": stage_name}
         table_dimensions = {"TableName": table_name}
         look = f"See the {dashboard_name} dashboard"
@@ -494,12 +504,12 @@ class HealthCheckAlarms(Construct):
         id_: str,
         *,
         provider: AwsProvider,
-        settings: Settings,
+        props: MonitoringProps,
         key_arn: str,
         health_check_ids: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
-        names = settings.names
+        names = props.names
         # Route 53 publishes HealthCheckStatus only in us-east-1: `provider` must be that region's.
         self.topic = alarm_topic(
             self,
@@ -507,9 +517,9 @@ class HealthCheckAlarms(Construct):
             provider=provider,
             name=f"{names.alarm_topic}-route53",
             key_arn=key_arn,
-            email=settings.alarm_email,
+            email=props.alarm_email,
         )
-        for region in settings.regions:
+        for region in props.regions:
             _alarm(
                 self,
                 f"{region_id(region)}_health",
@@ -538,11 +548,16 @@ class MonthlyBudget(Construct):
     """Owns the account's AWS Budgets monthly cost budget (global: created once)."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, provider: AwsProvider, settings: Settings
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        provider: AwsProvider,
+        props: MonitoringProps,
+        budget: BudgetSettings,
     ) -> None:
         super().__init__(scope, id_)
-        budget = settings.budget
-        email = settings.alarm_email
+        email = props.alarm_email
         # Without an e-mail the budget still tracks the month in the console: AWS
         # Budgets needs a subscriber for every notification.
         notifications = (
@@ -563,7 +578,7 @@ class MonthlyBudget(Construct):
             self,
             "budget",
             provider=provider,
-            name=settings.names.budget,
+            name=props.names.budget,
             budget_type="COST",
             time_unit="MONTHLY",
             limit_amount=f"{budget.monthly_usd:.2f}",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
-
-from epoch_settings import Settings
 
 
 def region_id(region: str) -> str:
@@ -16,21 +14,21 @@ def region_id(region: str) -> str:
 
 
 def regional_providers(
-    scope: Construct, settings: Settings, regions: Sequence[str]
+    scope: Construct, tags: Mapping[str, str], regions: Sequence[str]
 ) -> dict[str, AwsProvider]:
     """Providers keyed by region, in the given order (the first is the primary).
 
     Every provider is aliased and every resource names its provider, so no
-    resource can land in a region by accident through a default provider.
+    resource can land in a region by accident through a default provider. `tags`
+    go on every resource (default tags).
     """
-    tags = {"app": settings.app_name, **settings.tags}
     return {
         region: AwsProvider(
             scope,
             f"aws_{region_id(region)}",
             region=region,
             alias=region_id(region),
-            default_tags=[AwsProviderDefaultTags(tags=tags)],
+            default_tags=[AwsProviderDefaultTags(tags=dict(tags))],
         )
         for region in regions
     }

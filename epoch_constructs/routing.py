@@ -23,7 +23,7 @@ from constructs import Construct
 
 from epoch_blocks.tf_json import json_document
 from epoch_constructs.providers import region_id
-from epoch_settings import Settings
+from epoch_settings import Names, RoutingSettings
 from handlers import contract
 
 DNS_TTL = 60
@@ -44,8 +44,20 @@ class RegionEndpoint:
     serving: Sequence[ITerraformDependable]
 
 
+@dataclass(frozen=True)
+class RoutingProps:
+    """What routing reads: the names, the hosted zone, the regions with their weights
+    (settings `routing.weights` or `routing.default_weight`) and the [routing] settings."""
+
+    names: Names
+    hosted_zone_id: str
+    regions: tuple[str, ...]
+    weights: Mapping[str, int]
+    routing: RoutingSettings
+
+
 def traffic_policy_document(
-    settings: Settings, endpoints: Mapping[str, RegionEndpoint], health_checks: Mapping[str, str]
+    props: RoutingProps, endpoints: Mapping[str, RegionEndpoint], health_checks: Mapping[str, str]
 ) -> dict[str, Any]:
     """A weighted traffic policy: one `value` endpoint per region, each behind its health check.
 
@@ -58,7 +70,7 @@ def traffic_policy_document(
         "StartRule": "regions",
         "Endpoints": {
             region: {"Type": "value", "Value": endpoints[region].target_domain_name}
-            for region in settings.regions
+            for region in props.regions
         },
         "Rules": {
             "regions": {
@@ -66,11 +78,11 @@ def traffic_policy_document(
                 "Items": [
                     {
                         "EndpointReference": region,
-                        "Weight": str(settings.weight(region)),
+                        "Weight": str(props.weights[region]),
                         "EvaluateTargetHealth": True,
                         "HealthCheck": health_checks[region],
                     }
-                    for region in settings.regions
+                    for region in props.regions
                 ],
             }
         },
@@ -85,15 +97,15 @@ class Routing(Construct):
         scope: Construct,
         id_: str,
         *,
-        settings: Settings,
+        props: RoutingProps,
         provider: AwsProvider,
         endpoints: Mapping[str, RegionEndpoint],
     ) -> None:
         super().__init__(scope, id_)
-        names = settings.names
-        routing = settings.routing
+        names = props.names
+        routing = props.routing
         self.health_check_ids: dict[str, str] = {}
-        for region in settings.regions:
+        for region in props.regions:
             endpoint = endpoints[region]
             # Route 53 health checkers time out an HTTPS request after 2 s; /health
             # answers well under that.
@@ -127,15 +139,15 @@ class Routing(Construct):
         # api.<domain> goes live only once every region serves: its replica, functions
         # and custom domain. The health checks probe execute-api hosts, not the
         # domain, so they would not notice a missing base path mapping.
-        serving = [d for region in settings.regions for d in endpoints[region].serving]
-        mode = settings.routing.mode
+        serving = [d for region in props.regions for d in endpoints[region].serving]
+        mode = props.routing.mode
         if mode == "traffic-policy":
             # A local holds the document so its hash is `sha1(local.…)`: hashing the
             # literal would put the JSON inside an HCL expression (cdktf #2620).
             document = TerraformLocal(
                 self,
                 "traffic_policy_document",
-                json_document(traffic_policy_document(settings, endpoints, self.health_check_ids)),
+                json_document(traffic_policy_document(props, endpoints, self.health_check_ids)),
             ).as_string
             # A changed document forces a new policy, which fails while the
             # instance still uses the old one (terraform-provider-aws #27767).
@@ -146,7 +158,7 @@ class Routing(Construct):
                 "traffic_policy",
                 provider=provider,
                 name=Fn.join("-", [names.traffic_policy, Fn.substr(Fn.sha1(document), 0, 8)]),
-                comment=f"{names.app}: weighted across {len(settings.regions)} regions",
+                comment=f"{names.app}: weighted across {len(props.regions)} regions",
                 document=document,
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
@@ -155,20 +167,20 @@ class Routing(Construct):
                 "traffic_policy_instance",
                 provider=provider,
                 name=names.api_domain,
-                hosted_zone_id=settings.hosted_zone_id,
+                hosted_zone_id=props.hosted_zone_id,
                 traffic_policy_id=policy.id,
                 traffic_policy_version=policy.version,
                 ttl=DNS_TTL,
                 depends_on=serving,
             )
             return
-        for region in settings.regions:
+        for region in props.regions:
             endpoint = endpoints[region]
             Route53Record(
                 self,
                 f"{region_id(region)}_record",
                 provider=provider,
-                zone_id=settings.hosted_zone_id,
+                zone_id=props.hosted_zone_id,
                 name=names.api_domain,
                 type="A",
                 set_identifier=region,
@@ -179,7 +191,7 @@ class Routing(Construct):
                     evaluate_target_health=True,
                 ),
                 weighted_routing_policy=(
-                    Route53RecordWeightedRoutingPolicy(weight=settings.weight(region))
+                    Route53RecordWeightedRoutingPolicy(weight=props.weights[region])
                     if mode == "weighted-records"
                     else None
                 ),

@@ -8,16 +8,18 @@ from constructs import Construct
 
 from epoch_blocks.app_boundary import boundary_arn
 from epoch_blocks.state_backend import s3_state_backend
-from epoch_constructs.api_keys import ApiKeys, ApiStage
+from epoch_constructs.api_keys import ApiKeys, ApiKeysProps, ApiStage
 from epoch_constructs.encryption import MultiRegionKey
-from epoch_constructs.global_table import GlobalTable
-from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
+from epoch_constructs.global_table import GlobalTable, TableProps
+from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles, RolesProps
 from epoch_constructs.lambda_asset import LambdaAsset
-from epoch_constructs.monitoring import HealthCheckAlarms, MonthlyBudget
+from epoch_constructs.monitoring import HealthCheckAlarms, MonitoringProps, MonthlyBudget
 from epoch_constructs.providers import region_id, regional_providers
 from epoch_constructs.region_frontend import FrontendProps, RegionFrontend
-from epoch_constructs.region_frontend.functions import ALIAS_NAME
-from epoch_constructs.routing import RegionEndpoint, Routing
+from epoch_constructs.region_frontend.api import ApiProps
+from epoch_constructs.region_frontend.functions import ALIAS_NAME, FunctionsProps
+from epoch_constructs.region_frontend.waf import FirewallProps
+from epoch_constructs.routing import RegionEndpoint, Routing, RoutingProps
 from epoch_settings import Settings
 from handlers import auth
 
@@ -32,13 +34,14 @@ class EpochRegisterStack(TerraformStack):
     def __init__(self, scope: Construct, *, settings: Settings) -> None:
         super().__init__(scope, STACK_NAME)
         names = settings.names
-        s3_state_backend(self, settings, key=names.state_key)
+        s3_state_backend(self, names, region=settings.primary_region, key=names.state_key)
 
         # The configured regions, plus us-east-1 for the health-check alarms if absent.
         key_regions = list(settings.regions)
         if ROUTE53_METRICS_REGION not in key_regions:
             key_regions.append(ROUTE53_METRICS_REGION)
-        providers = regional_providers(self, settings, key_regions)
+        tags = {"app": settings.app_name, **settings.tags}
+        providers = regional_providers(self, tags, key_regions)
         primary = providers[settings.primary_region]
         account_id = DataAwsCallerIdentity(self, "account", provider=primary).account_id
 
@@ -58,12 +61,16 @@ class EpochRegisterStack(TerraformStack):
             description=f"{names.app}: table, logs, environment and alarm topics",
         )
         table = GlobalTable(
-            self, "global_table", settings=settings, providers=providers, key_arns=key.arns
+            self,
+            "global_table",
+            props=TableProps(name=names.table, regions=settings.regions, table=settings.table),
+            providers=providers,
+            key_arns=key.arns,
         )
         roles = FunctionRoles(
             self,
             "function_roles",
-            settings=settings,
+            props=RolesProps(names=names, regions=settings.regions, auth_mode=settings.api.auth),
             provider=primary,
             account_id=account_id,
             key_arns=key.arns,
@@ -72,12 +79,15 @@ class EpochRegisterStack(TerraformStack):
         logging_role = ApiGatewayLoggingRole(
             self,
             "apigateway_logging",
-            settings=settings,
+            role_name=names.apigateway_logs_role,
             provider=primary,
             permissions_boundary=boundary,
         )
         asset = LambdaAsset(self, "lambda_asset")
 
+        monitoring = MonitoringProps(
+            names=names, regions=settings.regions, alarm_email=settings.alarm_email
+        )
         frontends: dict[str, RegionFrontend] = {}
         validation_fqdn: str | None = None
         for region in settings.regions:
@@ -87,7 +97,21 @@ class EpochRegisterStack(TerraformStack):
                 props=FrontendProps(
                     region=region,
                     provider=providers[region],
-                    settings=settings,
+                    functions=functions_props(settings, region),
+                    api=ApiProps(
+                        app=names.app,
+                        api_name=names.api,
+                        api=settings.api,
+                        log_retention_days=settings.log_retention_days,
+                    ),
+                    firewall=FirewallProps(
+                        app=names.app,
+                        api=settings.api,
+                        log_retention_days=settings.log_retention_days,
+                    ),
+                    api_domain=names.api_domain,
+                    hosted_zone_id=settings.hosted_zone_id,
+                    monitoring=monitoring,
                     asset=asset,
                     roles=roles,
                     key_arn=key.arns[region],
@@ -103,7 +127,9 @@ class EpochRegisterStack(TerraformStack):
             ApiKeys(
                 self,
                 "api_keys",
-                settings=settings,
+                props=ApiKeysProps(
+                    names=names, regions=settings.regions, clients=settings.api.api_key.clients
+                ),
                 providers=providers,
                 stages={
                     region: ApiStage(f.api.rest_api.id, f.api.stage.stage_name)
@@ -114,7 +140,13 @@ class EpochRegisterStack(TerraformStack):
         routing = Routing(
             self,
             "routing",
-            settings=settings,
+            props=RoutingProps(
+                names=names,
+                hosted_zone_id=settings.hosted_zone_id,
+                regions=settings.regions,
+                weights={region: settings.weight(region) for region in settings.regions},
+                routing=settings.routing,
+            ),
             provider=providers[ROUTE53_METRICS_REGION],
             endpoints={
                 region: RegionEndpoint(
@@ -132,13 +164,15 @@ class EpochRegisterStack(TerraformStack):
             self,
             "health_check_alarms",
             provider=providers[ROUTE53_METRICS_REGION],
-            settings=settings,
+            props=monitoring,
             key_arn=key.arns[ROUTE53_METRICS_REGION],
             health_check_ids=routing.health_check_ids,
         )
         if settings.budget.monthly_usd > 0:
             # Budgets are global: one for the account, through the primary region.
-            MonthlyBudget(self, "budget", provider=primary, settings=settings)
+            MonthlyBudget(
+                self, "budget", provider=primary, props=monitoring, budget=settings.budget
+            )
 
         TerraformOutput(
             self,
@@ -183,6 +217,21 @@ class EpochRegisterStack(TerraformStack):
             )
         if settings.rollout.mode == "canary":
             rollout_outputs(self, settings, frontends)
+
+
+def functions_props(settings: Settings, region: str) -> FunctionsProps:
+    """What one region's functions read from the settings."""
+    return FunctionsProps(
+        names=settings.names,
+        functions=settings.functions,
+        auth_mode=settings.api.auth,
+        jwt=settings.api.jwt,
+        log_retention_days=settings.log_retention_days,
+        list_shards=settings.table.list_shards,
+        retention_days=settings.table.retention_days,
+        canary=settings.rollout.mode == "canary",
+        force_unhealthy=region in settings.routing.drill_regions,
+    )
 
 
 def rollout_outputs(

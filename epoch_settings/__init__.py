@@ -8,8 +8,10 @@ from epoch_settings.loader import (
     settings_path_from,
 )
 from epoch_settings.model import (
+    ApiClient,
     ApiSettings,
     BudgetSettings,
+    JwtSettings,
     LambdaSettings,
     Names,
     RemoteStateSettings,
@@ -22,8 +24,10 @@ from epoch_settings.model import (
 __all__ = [
     "DEFAULT_SETTINGS_PATH",
     "SETTINGS_ENV_VAR",
+    "ApiClient",
     "ApiSettings",
     "BudgetSettings",
+    "JwtSettings",
     "LambdaSettings",
     "Names",
     "RemoteStateSettings",

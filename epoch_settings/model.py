@@ -232,7 +232,7 @@ class TableSettings(_Section):
 
 
 class LambdaSettings(_Section):
-    """The three functions' size and warm capacity."""
+    """The functions' size and warm capacity (each of contract.FUNCTION_HANDLERS)."""
 
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
     architecture: Literal["arm64", "x86_64"] = "arm64"

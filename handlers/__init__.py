@@ -1,1 +1,1 @@
-"""EpochRegister Lambda code: three entry points (register, read, health) and their shared parts."""
+"""EpochRegister Lambda code: one entry point per contract.FUNCTION_HANDLERS function."""

@@ -1,6 +1,6 @@
 """API Gateway REST proxy events in, proxy responses out: routing, errors, access logs.
 
-One dispatcher serves all three functions (and local mode): it matches the path
+One dispatcher serves every function (and local mode): it matches the path
 against `contract.ROUTES`, answers 404 for unknown paths and 405 (with `Allow`)
 for methods a known path does not serve, then calls the route function this
 function owns. Every answer, error or not, is JSON.

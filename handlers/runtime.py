@@ -1,7 +1,7 @@
 """Per-container wiring: settings from the environment, DynamoDB clients, handlers.
 
-The entry modules (`register`, `read`, `health`) call these once, at module
-scope; local mode and the tests call them with explicit settings.
+The entry modules (one per function of contract.FUNCTION_HANDLERS) call these
+once, at module scope; local mode and the tests call them with explicit settings.
 """
 
 from __future__ import annotations
@@ -178,3 +178,23 @@ def _handle(
     function: str,
 ) -> dict[str, Any]:
     return api.dispatch(event, context, served, function=function)
+
+
+def make_handlers(
+    settings: Settings,
+    data: Any,
+    health: Any,
+    *,
+    now_ms: Callable[[], int] = routes.now_ms,
+) -> dict[str, api.LambdaHandler]:
+    """Every function's handler as its Lambda builds it: the health function on the
+    tight health client, the others on the data client."""
+    return {
+        function: make_handler(
+            function,
+            settings,
+            health if function == contract.ROUTE_HEALTH.function else data,
+            now_ms=now_ms,
+        )
+        for function in contract.FUNCTION_HANDLERS
+    }

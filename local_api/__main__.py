@@ -3,7 +3,7 @@
 Starts dynalite from node_modules on a free loopback port with its data in
 `.local-data/` (kept across restarts), creates the table with the
 infrastructure's key schema, sets the same environment variables the
-infrastructure sets on the Lambda functions, imports the three Lambda entry
+infrastructure sets on the Lambda functions, imports the Lambda entry
 modules and serves them. Ctrl-C stops both.
 """
 

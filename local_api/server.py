@@ -1,9 +1,10 @@
 """Local API Gateway stand-in: HTTP requests become REST proxy events (format 1.0)
 for the same handler functions the Lambdas run; their answers become HTTP responses.
 
-Routing mirrors the deployed API: each known path goes to the function that
-owns it (contract.ROUTES), any method included, so the handler itself answers
-405; unknown paths go to a handler too, which answers 404. `/openapi.json`
+Routing mirrors the deployed API: each route of contract.ROUTES goes to its own
+function (by path and method); another method of a known path goes to the
+function of the path's first route, whose handler answers 405; unknown paths
+go to a handler too, which answers 404. `/openapi.json`
 serves the API document (local mode only).
 """
 
@@ -64,13 +65,15 @@ class LocalContext:
         return max(0, self.deadline_ms - int(time.time() * 1000))
 
 
-def owning_function(path: str) -> str | None:
-    """The function the deployed API routes this path to, if the path is known."""
+def owning_function(path: str, method: str) -> str | None:
+    """The function the deployed API routes this request to, if the path is known:
+    the route's own function for a (path, method) of the contract, else the function
+    of the path's first route (the deployed path's ANY method), whose handler answers 405."""
     matched = match_path(path)
     if matched is None:
         return None
-    template = matched[0]
-    return next(route.function for route in contract.ROUTES if route.path == template)
+    routes = [route for route in contract.ROUTES if route.path == matched[0]]
+    return next((route.function for route in routes if route.method == method), routes[0].function)
 
 
 def build_event(
@@ -382,7 +385,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if refusal is not None:
             self._send(*refusal)
             return
-        function = owning_function(event["path"]) or next(iter(self.server.handlers_by_function))
+        function = owning_function(event["path"], self.command) or next(
+            iter(self.server.handlers_by_function)
+        )
         context = LocalContext(
             function_name=function,
             aws_request_id=str(uuid.uuid4()),

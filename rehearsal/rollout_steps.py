@@ -29,7 +29,7 @@ from typing import Any
 
 from handlers import logs
 from handlers.runtime import Settings as HandlerSettings
-from handlers.runtime import data_client, health_client, make_handler
+from handlers.runtime import data_client, health_client, make_handlers
 from local_api.dynalite import Dynalite, ensure_table
 from local_api.server import LocalApi
 from rehearsal.deploy import StepError, VariantRun, synthesize
@@ -225,14 +225,7 @@ class CanaryRehearsal:
                     table_name=table, region=region, endpoint_url=dynalite.endpoint_url
                 )
                 data, health = data_client(settings), health_client(settings)
-                api = LocalApi(
-                    {
-                        "register": make_handler("register", settings, data),
-                        "read": make_handler("read", settings, data),
-                        "health": make_handler("health", settings, health),
-                    },
-                    port=0,
-                ).start()
+                api = LocalApi(make_handlers(settings, data, health), port=0).start()
                 servers.append(api)
                 endpoints[region] = api.url
             yield endpoints

@@ -69,7 +69,9 @@ class RemoteStateStack(TerraformStack):
         super().__init__(scope, STACK_NAME)
         names = settings.names
         if local_state is None:
-            s3_state_backend(self, settings, key=names.bootstrap_state_key)
+            s3_state_backend(
+                self, names, region=settings.primary_region, key=names.bootstrap_state_key
+            )
         else:
             LocalBackend(self, path=local_state)
         keep = KEEP if protected else None

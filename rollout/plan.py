@@ -13,7 +13,7 @@ REGION_SUFFIX = "_rollout"
 
 @dataclass(frozen=True)
 class FunctionTarget:
-    logical: str  # register, read, health
+    logical: str  # a name of contract.FUNCTION_HANDLERS (register, ...)
     name: str
     version: str  # the newest published version (what the rollout moves to)
 

@@ -107,3 +107,25 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def settings_importers(packages: tuple[str, ...]) -> set[str]:
+    """Modules of `packages` that import the whole `Settings` from epoch_settings."""
+    found: set[str] = set()
+    for package in packages:
+        for source in (PROJECT_ROOT / package).rglob("*.py"):
+            tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and (node.module or "").startswith("epoch_settings")
+                    and any(alias.name == "Settings" for alias in node.names)
+                ):
+                    found.add(source.relative_to(PROJECT_ROOT).as_posix())
+    return found
+
+
+def test_only_the_stack_reads_the_whole_settings() -> None:
+    # Each construct takes a props object of what it reads; the root stack builds
+    # them all from Settings, in one place.
+    assert settings_importers(("epoch_constructs", "epoch_blocks")) == {"epoch_constructs/stack.py"}

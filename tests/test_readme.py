@@ -340,3 +340,46 @@ def test_the_leaving_cdktf_claim_names_the_tests_that_prove_it() -> None:
     assert set(proofs) <= named
     for name, source in proofs.items():
         assert f"def {name}(" in source, name
+
+
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+# "3 functions", "the three functions", "2 x 3 functions": a count of the API's functions.
+COUNTED_FUNCTIONS = re.compile(r"\b(\d+|" + "|".join(NUMBERS) + r")\s+functions\b", re.IGNORECASE)
+# "the register, read and health functions": the functions by name.
+LISTED_FUNCTIONS = re.compile(r"\bthe\s+((?:\w+,\s+)+\w+,?\s+and\s+\w+)\s+functions\b")
+
+
+def function_prose(text: str) -> tuple[set[int], list[set[str]]]:
+    """The function counts and the lists of function names a text writes out."""
+    counts = {int(NUMBERS.get(word.lower(), word)) for word in COUNTED_FUNCTIONS.findall(text)}
+    lists = [set(re.findall(r"\w+", listed)) - {"and"} for listed in LISTED_FUNCTIONS.findall(text)]
+    return counts, lists
+
+
+def test_the_docs_count_and_name_the_functions_the_contract_has() -> None:
+    # Prose that counts or lists the functions goes stale when one is added: each
+    # count must be len(contract.FUNCTION_HANDLERS), each list name them all.
+    pages = [PROJECT_ROOT / "README.md", *tracked("docs", ".md")]
+    found = {
+        page.relative_to(PROJECT_ROOT).as_posix(): function_prose(page.read_text())
+        for page in pages
+    }
+    expected = len(contract.FUNCTION_HANDLERS), set(contract.FUNCTION_HANDLERS)
+    stale = {
+        page: (counts, lists)
+        for page, (counts, lists) in found.items()
+        if counts - {expected[0]} or [names for names in lists if names != expected[1]]
+    }
+    assert stale == {}
+    # The layout's line of entry points names each function's module.
+    (line,) = [line for line in LAYOUT.splitlines() if line.endswith("the Lambda entry points")]
+    modules = {path.split(".")[1] + ".py" for path in contract.FUNCTION_HANDLERS.values()}
+    assert set(re.findall(r"\w+\.py", line)) == modules
+    # It reads what it should: the settings and cost pages count them, rollout lists them.
+    assert all(found[page][0] for page in ("docs/settings.md", "docs/costs.md"))
+    assert found["docs/rollout.md"][1]
+
+
+def test_the_function_prose_check_reads_counts_and_lists() -> None:
+    text = "Three\nfunctions; the register, read\n  and health functions; 4 functions; 2 keys."
+    assert function_prose(text) == ({3, 4}, [{"register", "read", "health"}])

@@ -10,12 +10,11 @@ from constructs import Construct
 
 from epoch_constructs.iam import ApiGatewayLoggingRole, FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
-from epoch_constructs.monitoring import RegionMonitoring
-from epoch_constructs.region_frontend.api import RegionApi
+from epoch_constructs.monitoring import MonitoringProps, RegionMonitoring
+from epoch_constructs.region_frontend.api import ApiProps, RegionApi
 from epoch_constructs.region_frontend.domain import RegionDomain
-from epoch_constructs.region_frontend.functions import RegionFunctions
-from epoch_constructs.region_frontend.waf import RegionFirewall
-from epoch_settings import Settings
+from epoch_constructs.region_frontend.functions import FunctionsProps, RegionFunctions
+from epoch_constructs.region_frontend.waf import FirewallProps, RegionFirewall
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,12 @@ class FrontendProps:
 
     region: str
     provider: AwsProvider
-    settings: Settings
+    functions: FunctionsProps
+    api: ApiProps
+    firewall: FirewallProps
+    api_domain: str
+    hosted_zone_id: str
+    monitoring: MonitoringProps
     asset: LambdaAsset
     roles: FunctionRoles
     key_arn: str
@@ -46,7 +50,7 @@ class RegionFrontend(Construct):
             "functions",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            props=p.functions,
             asset=p.asset,
             roles=p.roles,
             key_arn=p.key_arn,
@@ -57,7 +61,7 @@ class RegionFrontend(Construct):
             "api",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            props=p.api,
             aliases=self.functions.aliases,
             key_arn=p.key_arn,
             logging_role=p.logging_role,
@@ -67,7 +71,8 @@ class RegionFrontend(Construct):
             self,
             "domain",
             provider=p.provider,
-            settings=p.settings,
+            api_domain=p.api_domain,
+            hosted_zone_id=p.hosted_zone_id,
             rest_api_id=self.api.rest_api.id,
             # The stage's attribute, not the constant: the mapping waits for the stage.
             stage_name=self.api.stage.stage_name,
@@ -78,7 +83,7 @@ class RegionFrontend(Construct):
             "firewall",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            props=p.firewall,
             stage_arn=self.api.stage.arn,
             key_arn=p.key_arn,
         )
@@ -87,7 +92,7 @@ class RegionFrontend(Construct):
             "monitoring",
             provider=p.provider,
             region=p.region,
-            settings=p.settings,
+            props=p.monitoring,
             key_arn=p.key_arn,
             function_names=self.functions.names,
             api_name=self.api.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
@@ -30,7 +31,7 @@ from constructs import Construct
 from epoch_blocks.tf_json import json_document
 from epoch_constructs.iam import ApiGatewayLoggingRole
 from epoch_constructs.region_frontend.openapi import ApiSecurity, api_definition, load_openapi
-from epoch_settings import Settings
+from epoch_settings import ApiSettings
 from handlers import auth, contract
 
 STAGE_NAME = "v1"
@@ -65,6 +66,17 @@ def method_path(route: contract.Route) -> str:
     return f"{route.path.removeprefix('/')}/{route.method}"
 
 
+@dataclass(frozen=True)
+class ApiProps:
+    """What the REST API reads: the app and API names, the [api] settings and the log
+    retention."""
+
+    app: str
+    api_name: str
+    api: ApiSettings
+    log_retention_days: int
+
+
 class RegionApi(Construct):
     """Owns, in one region: the REST API from OpenAPI, its deployment and stage, and logging."""
 
@@ -75,18 +87,18 @@ class RegionApi(Construct):
         *,
         provider: AwsProvider,
         region: str,
-        settings: Settings,
+        props: ApiProps,
         aliases: Mapping[str, LambdaAlias],
         key_arn: str,
         logging_role: ApiGatewayLoggingRole,
         authorizer: LambdaAlias | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        names = settings.names
+        api = props.api
         security = ApiSecurity(
-            mode=settings.api.auth,
+            mode=api.auth,
             authorizer_uri=authorizer.invoke_arn if authorizer is not None else None,
-            cache_seconds=settings.api.jwt.cache_seconds,
+            cache_seconds=api.jwt.cache_seconds,
         )
         definition = api_definition(
             load_openapi(),
@@ -98,8 +110,8 @@ class RegionApi(Construct):
             self,
             "rest_api",
             provider=provider,
-            name=names.api,
-            description=f"{names.app} API ({region})",
+            name=props.api_name,
+            description=f"{props.app} API ({region})",
             body=body,
             put_rest_api_mode="overwrite",
             # The body is derived without what REST API import does not support
@@ -132,8 +144,8 @@ class RegionApi(Construct):
             self,
             "access_logs",
             provider=provider,
-            name=f"/aws/apigateway/{names.api}/{STAGE_NAME}/access",
-            retention_in_days=settings.log_retention_days,
+            name=f"/aws/apigateway/{props.api_name}/{STAGE_NAME}/access",
+            retention_in_days=props.log_retention_days,
             kms_key_id=key_arn,
         )
         self.stage = ApiGatewayStage(
@@ -157,10 +169,9 @@ class RegionApi(Construct):
             "execution_logs",
             provider=provider,
             name=f"API-Gateway-Execution-Logs_{self.rest_api.id}/{STAGE_NAME}",
-            retention_in_days=settings.log_retention_days,
+            retention_in_days=props.log_retention_days,
             kms_key_id=key_arn,
         )
-        api = settings.api
         # API Gateway applies these throttling limits to each method on its own (not
         # one budget shared by the stage); a route's own entry replaces every field.
         route_throttles = {
@@ -194,18 +205,18 @@ class RegionApi(Construct):
         # Route 53's probes are most of an idle deployment's requests; X-Ray
         # records them at this rate instead of its default 1 per second + 5%.
         # The functions follow API Gateway's sampling decision.
-        health_rate = settings.api.health_trace_rate
+        health_rate = api.health_trace_rate
         XraySamplingRule(
             self,
             "health_sampling",
             provider=provider,
-            rule_name=f"{names.app}-health",
+            rule_name=f"{props.app}-health",
             priority=HEALTH_SAMPLING_PRIORITY,
             version=1,
             reservoir_size=0,
             fixed_rate=health_rate,
             service_type="AWS::ApiGateway::Stage",
-            service_name=f"{names.api}/{STAGE_NAME}",
+            service_name=f"{props.api_name}/{STAGE_NAME}",
             host="*",
             http_method=contract.ROUTE_HEALTH.method,
             # The execute-api host sees /v1/health, the custom domain /health.
@@ -243,7 +254,7 @@ class RegionApi(Construct):
                     source_arn=f"{self.rest_api.execution_arn}/authorizers/*",
                 )
             )
-        self.name = names.api
+        self.name = props.api_name
         self.stage_name = STAGE_NAME
         # The region's own endpoint: health checks target it, not the shared name.
         self.execute_api_host = f"{self.rest_api.id}.execute-api.{region}.amazonaws.com"

@@ -14,8 +14,6 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from constructs import Construct
 
-from epoch_settings import Settings
-
 
 class RegionDomain(Construct):
     """Owns, in one region: the certificate for api.<domain>, its validation and the custom domain.
@@ -31,18 +29,18 @@ class RegionDomain(Construct):
         id_: str,
         *,
         provider: AwsProvider,
-        settings: Settings,
+        api_domain: str,
+        hosted_zone_id: str,
         rest_api_id: str,
         stage_name: str,
         validation_fqdn: str | None,
     ) -> None:
         super().__init__(scope, id_)
-        domain = settings.names.api_domain
         certificate = AcmCertificate(
             self,
             "certificate",
             provider=provider,
-            domain_name=domain,
+            domain_name=api_domain,
             validation_method="DNS",
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -52,7 +50,7 @@ class RegionDomain(Construct):
                 self,
                 "validation_record",
                 provider=provider,
-                zone_id=settings.hosted_zone_id,
+                zone_id=hosted_zone_id,
                 name=option.resource_record_name,
                 type=option.resource_record_type,
                 records=[option.resource_record_value],
@@ -73,7 +71,7 @@ class RegionDomain(Construct):
             self,
             "domain",
             provider=provider,
-            domain_name=domain,
+            domain_name=api_domain,
             regional_certificate_arn=validation.certificate_arn,
             endpoint_configuration=ApiGatewayDomainNameEndpointConfiguration(types=["REGIONAL"]),
             security_policy="TLS_1_2",

@@ -1,6 +1,8 @@
-"""RegionFunctions: the three Lambda functions of one region, warm behind aliases."""
+"""RegionFunctions: one region's functions (contract.FUNCTION_HANDLERS), warm behind aliases."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -19,11 +21,29 @@ from constructs import Construct
 
 from epoch_constructs.iam import FunctionRoles
 from epoch_constructs.lambda_asset import LambdaAsset
-from epoch_settings import Settings
+from epoch_settings import JwtSettings, LambdaSettings, Names
 from handlers import auth, contract
 
 RUNTIME = "python3.13"
 ALIAS_NAME = "live"
+
+
+@dataclass(frozen=True)
+class FunctionsProps:
+    """What one region's functions read from the settings."""
+
+    names: Names
+    # [lambda]: size, architecture, timeout, concurrency, the health function's log level.
+    functions: LambdaSettings
+    auth_mode: str
+    jwt: JwtSettings
+    log_retention_days: int
+    list_shards: int
+    retention_days: int
+    # rollout.mode = "canary": the rollout, not Terraform, moves the aliases.
+    canary: bool
+    # The region is in routing.drill_regions: GET /health answers 503.
+    force_unhealthy: bool
 
 
 class RegionFunctions(Construct):
@@ -40,22 +60,21 @@ class RegionFunctions(Construct):
         *,
         provider: AwsProvider,
         region: str,
-        settings: Settings,
+        props: FunctionsProps,
         asset: LambdaAsset,
         roles: FunctionRoles,
         key_arn: str,
         table_name: str,
     ) -> None:
         super().__init__(scope, id_)
-        names = settings.names
-        lambda_settings = settings.functions
-        drill = region in settings.routing.drill_regions
+        names = props.names
+        lambda_settings = props.functions
         self.names: dict[str, str] = {}
         self.aliases: dict[str, LambdaAlias] = {}
         # The newest published version of each function (what a canary rollout moves to).
         self.versions: dict[str, str] = {}
         canary: dict[str, TerraformResourceLifecycle] = {}
-        if settings.rollout.mode == "canary":
+        if props.canary:
             # `pipenv run rollout` moves the alias region by region (weighted routing,
             # then the new version) and records the version it served before in the
             # description: Terraform creates the alias, then leaves those three alone,
@@ -66,7 +85,7 @@ class RegionFunctions(Construct):
         self.warm_pools: list[LambdaProvisionedConcurrencyConfig] = []
         # auth = "jwt": the TOKEN authorizer (not warm: API Gateway caches its answers).
         self.authorizer: LambdaAlias | None = None
-        auth_mode = settings.api.auth
+        auth_mode = props.auth_mode
         handlers = dict(contract.FUNCTION_HANDLERS)
         if auth_mode == auth.AUTH_JWT:
             handlers[auth.AUTHORIZER_FUNCTION] = auth.AUTHORIZER_HANDLER
@@ -74,15 +93,15 @@ class RegionFunctions(Construct):
             is_authorizer = function == auth.AUTHORIZER_FUNCTION
             variables = {
                 contract.ENV_TABLE_NAME: table_name,
-                contract.ENV_FORCE_UNHEALTHY: "true" if drill else "false",
-                contract.ENV_LIST_SHARDS: str(settings.table.list_shards),
+                contract.ENV_FORCE_UNHEALTHY: "true" if props.force_unhealthy else "false",
+                contract.ENV_LIST_SHARDS: str(props.list_shards),
             }
             if auth_mode != auth.AUTH_NONE:
                 variables[auth.ENV_AUTH_MODE] = auth_mode
-            if settings.table.retention_days > 0:
-                variables[contract.ENV_RETENTION_DAYS] = str(settings.table.retention_days)
+            if props.retention_days > 0:
+                variables[contract.ENV_RETENTION_DAYS] = str(props.retention_days)
             if is_authorizer:
-                jwt = settings.api.jwt
+                jwt = props.jwt
                 variables = {
                     auth.ENV_JWT_ISSUER: str(jwt.issuer),
                     auth.ENV_JWT_AUDIENCE: str(jwt.audience),
@@ -93,7 +112,7 @@ class RegionFunctions(Construct):
                 f"{function}_logs",
                 provider=provider,
                 name=names.log_group(function),
-                retention_in_days=settings.log_retention_days,
+                retention_in_days=props.log_retention_days,
                 kms_key_id=key_arn,
             )
             fn = LambdaFunction(

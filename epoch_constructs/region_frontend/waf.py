@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -19,7 +20,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 from constructs import Construct
 
 from epoch_blocks.hcl_blocks import as_hcl_blocks, hcl_output
-from epoch_settings import Settings
+from epoch_settings import ApiSettings
 from handlers import contract
 
 # AWS managed rule groups, in evaluation order after the rate limits and size rule.
@@ -120,6 +121,16 @@ def _visibility(metric: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class FirewallProps:
+    """What the firewall reads: the app name, the [api] settings (its waf_* limits) and
+    the log retention."""
+
+    app: str
+    api: ApiSettings
+    log_retention_days: int
+
+
 class RegionFirewall(Construct):
     """Owns, in one region: the web ACL (IP reputation, per-IP rate limits, body size, AWS
     managed rules) and its logs."""
@@ -131,13 +142,13 @@ class RegionFirewall(Construct):
         *,
         provider: AwsProvider,
         region: str,
-        settings: Settings,
+        props: FirewallProps,
         stage_arn: str,
         key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
-        app = settings.names.app
-        api = settings.api
+        app = props.app
+        api = props.api
         # `statement` is untyped in the bindings: its keys go to Terraform as written.
         # (name, metric suffix, statement, blocks: True for a rule, False for a group)
         plan: list[tuple[str, str, dict[str, Any], bool]] = []
@@ -240,7 +251,7 @@ class RegionFirewall(Construct):
             "logs",
             provider=provider,
             name=f"aws-waf-logs-{app}-api",
-            retention_in_days=settings.log_retention_days,
+            retention_in_days=props.log_retention_days,
             kms_key_id=key_arn,
         )
         Wafv2WebAclLoggingConfiguration(

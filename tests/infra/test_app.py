@@ -11,6 +11,7 @@ import pytest
 
 from epoch_app import app as app_module
 from epoch_constructs.stack import STACK_NAME as ROOT
+from handlers import contract
 from remote_state.stack import STACK_NAME as STATE
 from tests.conftest import PROJECT_ROOT
 from tests.infra.conftest import Synthesized
@@ -112,7 +113,7 @@ def test_openapi_document_must_match_the_contract() -> None:
     )
 
     document = load_openapi()
-    arns = {function: f"arn:{function}" for function in ("register", "read", "health")}
+    arns = {function: f"arn:{function}" for function in contract.FUNCTION_HANDLERS}
     assert "x-amazon-apigateway-gateway-responses" in api_definition(document, arns)
     broken = {**document, "paths": {k: v for k, v in document["paths"].items() if k != "/health"}}
     with pytest.raises(ContractMismatchError, match="only in the contract"):

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 
-from epoch_constructs.monitoring import HealthCheckAlarms, RegionMonitoring
+from epoch_constructs.monitoring import HealthCheckAlarms, MonitoringProps, RegionMonitoring
 from epoch_constructs.providers import region_id
 from epoch_settings import Settings, load_settings
 from tests.conftest import PROJECT_ROOT
@@ -63,6 +63,12 @@ class Stacks:
     token_table: Synth  # one region whose table name is only known at apply time
 
 
+def monitoring_props(settings: Settings) -> MonitoringProps:
+    return MonitoringProps(
+        names=settings.names, regions=settings.regions, alarm_email=settings.alarm_email
+    )
+
+
 def build(
     app: App, name: str, settings: Settings, function_names: Mapping[str, str]
 ) -> TerraformStack:
@@ -90,7 +96,7 @@ def build(
             f"monitoring_{region_id(region)}",
             provider=providers[region],
             region=region,
-            settings=settings,
+            props=monitoring_props(settings),
             key_arn=key_arn(region),
             function_names=function_names,
             api_name=API_NAME,
@@ -103,7 +109,7 @@ def build(
         stack,
         "health_check_alarms",
         provider=providers[ROUTE53_REGION],
-        settings=settings,
+        props=monitoring_props(settings),
         key_arn=key_arn(ROUTE53_REGION),
         health_check_ids=health_check_ids,
     )
@@ -130,7 +136,7 @@ def stacks() -> Stacks:
         "monitoring",
         provider=AwsProvider(token_stack, "aws", region=region, alias=region_id(region)),
         region=region,
-        settings=settings,
+        props=monitoring_props(settings),
         key_arn=key_arn(region),
         function_names=FUNCTIONS,
         api_name=API_NAME,

@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 
 from epoch_constructs.providers import region_id
+from handlers import contract
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import ROOT, reference, region_of, resources
 
@@ -32,7 +33,7 @@ def test_canary_mode_leaves_the_alias_to_the_rollout(
 ) -> None:
     app = synthesized_apps["canary"]
     aliases = resources(app, LambdaAlias.TF_RESOURCE_TYPE)
-    assert len(aliases) == 9  # three functions in three regions
+    assert len(aliases) == len(contract.FUNCTION_HANDLERS) * len(app.settings.regions)
     for alias in aliases.values():
         assert alias["lifecycle"] == {"ignore_changes": IGNORED}
         # Created on the newest version: the first deploy serves at once.
@@ -62,7 +63,7 @@ def test_canary_outputs_give_each_region_what_the_rollout_moves_and_watches(
         assert value["region"] == region
         assert value["alias"] == "live"
         assert value["endpoint"] == found[f"{region_id(region)}_endpoint"]["value"]
-        assert set(value["functions"]) == {"register", "read", "health"}
+        assert set(value["functions"]) == set(contract.FUNCTION_HANDLERS)
         for logical, function in value["functions"].items():
             (address,) = [
                 name
@@ -75,4 +76,6 @@ def test_canary_outputs_give_each_region_what_the_rollout_moves_and_watches(
         # Only the gating kinds, each naming an alarm that exists in this region.
         assert all(alarm_names[name] == region for name in value["alarms"])
         assert not any(n.endswith(("-throttles", "-p99-latency")) for n in value["alarms"])
-        assert len(value["alarms"]) == 1 + 3 + 2  # 5xx rate, three functions, two other regions
+        # The 5xx rate, one per function, one per other region.
+        others = len(app.settings.regions) - 1
+        assert len(value["alarms"]) == 1 + len(contract.FUNCTION_HANDLERS) + others

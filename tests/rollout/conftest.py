@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
+from handlers import contract
 from local_api.server import LocalApi
 from rehearsal.emulator import Emulator, EmulatorError
 from tests.verify.conftest import EAST, WEST, RegionFactory, serve_region, table
@@ -29,7 +30,7 @@ from tests.verify.conftest import EAST, WEST, RegionFactory, serve_region, table
 __all__ = ["EAST", "WEST", "serve_region", "table"]
 
 REGIONS = (EAST, WEST)
-FUNCTIONS = ("health", "read", "register")
+FUNCTIONS = tuple(sorted(contract.FUNCTION_HANDLERS))
 ALIAS = "live"
 _apps = itertools.count(1)
 

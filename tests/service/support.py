@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from handlers import contract
-from handlers.runtime import Settings, data_client, health_client, make_handler
+from handlers.runtime import Settings, data_client, health_client, make_handlers
 from local_api.dynalite import admin_client, wait_until_active
 from local_api.server import LocalApi
 from tests.service.clients import connect
@@ -96,7 +96,7 @@ class Backend:
         auth_mode: str = "none",
         owned: bool = False,
     ) -> Service:
-        """Build the three handlers as the Lambdas do, for a new table unless one is given."""
+        """Build every function's handler as the Lambdas do, for a new table unless one is given."""
         settings = Settings(
             table_name=table_name or new_table(self.admin),
             region=region,
@@ -107,13 +107,7 @@ class Backend:
             retention_days=retention_days,
             auth_mode=auth_mode,
         )
-        self.api.set_handlers(
-            {
-                "register": make_handler("register", settings, self.data_client),
-                "read": make_handler("read", settings, self.data_client),
-                "health": make_handler("health", settings, self.health_client),
-            }
-        )
+        self.api.set_handlers(make_handlers(settings, self.data_client, self.health_client))
         self.data_requests.take()
         self.health_requests.take()
         return Service(self, settings, owned=owned)

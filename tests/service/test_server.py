@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 
 from epoch_constructs.region_frontend.openapi import GATEWAY_RESPONSES
 from handlers import contract
@@ -69,7 +70,30 @@ def test_build_event_base64_encodes_binary_bodies() -> None:
     ],
 )
 def test_paths_go_to_the_function_that_owns_them(path: str, function: str | None) -> None:
-    assert owning_function(path) == function
+    assert owning_function(path, "GET") == function
+
+
+def test_routes_go_to_their_function_by_path_and_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A DELETE on /getEpoch/{id} served by a function of its own must reach that
+    # function, not the one of the path's first route; a method no route of the path
+    # serves still reaches a function of the path (its handler answers 405).
+    delete = contract.Route("DELETE", "/getEpoch/{id}", "deleteEpoch", "delete")
+    monkeypatch.setattr(contract, "ROUTES", (*contract.ROUTES, delete))
+    assert owning_function("/getEpoch/abc", "DELETE") == "delete"
+    assert owning_function("/getEpoch/abc", "GET") == "read"
+    assert owning_function("/getEpoch/abc", "PATCH") == "read"
+    assert owning_function("/getEpoch", "DELETE") == "read"
+    statuses = {"read": 200, "delete": 204, "register": 201, "health": 200}
+
+    def answer_as(function: str) -> Any:
+        return lambda event, context: {"statusCode": statuses[function], "body": ""}
+
+    api = LocalApi({name: answer_as(name) for name in statuses}, port=0).start()
+    try:
+        assert requests.delete(api.url + "/getEpoch/abc", timeout=10).status_code == 204
+        assert requests.get(api.url + "/getEpoch/abc", timeout=10).status_code == 200
+    finally:
+        api.stop()
 
 
 def test_every_function_in_the_contract_owns_a_route() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from handlers.runtime import Settings, data_client, health_client, make_handler
+from handlers.runtime import Settings, data_client, health_client, make_handlers
 from local_api.dynalite import Dynalite
 from local_api.server import LocalApi
 from tests.service.support import STOP_POLL_SECONDS, new_table
@@ -42,11 +42,7 @@ def serve_region(dynalite: Dynalite) -> Iterator[RegionFactory]:
         )
         data, health = data_client(settings), health_client(settings)
         api = LocalApi(
-            {
-                "register": make_handler("register", settings, data),
-                "read": make_handler("read", settings, data),
-                "health": make_handler("health", settings, health),
-            },
+            make_handlers(settings, data, health),
             port=0,
             poll_interval=STOP_POLL_SECONDS,
         ).start()
