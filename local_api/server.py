@@ -293,44 +293,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def parse_headers(self) -> bool:
         """Header lines up to the empty one, each `name: value`; False once an error
         is sent (or the client left)."""
-        fields: list[tuple[str, str]] = []
-        while True:
-            raw = self._read_line()
-            if len(raw) > MAX_LINE_BYTES:
-                self.send_error(431, "Line too long")
-                return False
-            if not raw:
-                self.close_connection = True
-                return False
-            line = _without_terminator(raw)
-            if not line:
-                break
-            if len(fields) >= MAX_HEADERS:
-                self.send_error(431, "Too many headers")
-                return False
-            raw_name, colon, raw_value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(raw_name):
-                self.send_error(400, MALFORMED_HEADER_LINE)
-                return False
-            raw_value = raw_value.strip(b" \t")
-            if not _FIELD_VALUE.fullmatch(raw_value):
-                self.send_error(400, "malformed header value")
-                return False
-            fields.append((raw_name.decode("ascii"), raw_value.decode("latin-1")))
+        fields = self._read_fields()
+        if fields is None:
+            return False
         self.headers = message = http.client.HTTPMessage()
         for name, value in fields:
             message[name] = value
-        names = [name.lower() for name, _ in fields]
-        for name in contract.SINGLE_VALUED_HEADERS:
-            if names.count(name.lower()) > 1:
-                self.send_error(400, f"header {name} must be given at most once")
-                return False
-        if self.request_version != "HTTP/1.0" and "host" not in names:
-            self.send_error(400, "an HTTP/1.1 request needs a Host header")
-            return False
-        length = message.get("Content-Length")
-        if length is not None and not _LENGTH.fullmatch(length):
-            self.send_error(400, "invalid Content-Length")
+        problem = self._header_problem([name.lower() for name, _ in fields], message)
+        if problem:
+            self.send_error(400, problem)
             return False
         connection = message.get("Connection", "").lower()
         if connection == "close":
@@ -341,6 +312,45 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if expect == "100-continue" and self.request_version != "HTTP/1.0":
             return self.handle_expect_100()
         return True
+
+    def _read_fields(self) -> list[tuple[str, str]] | None:
+        """(name, value) of each header line; None once an error is sent (or the client left)."""
+        fields: list[tuple[str, str]] = []
+        while True:
+            raw = self._read_line()
+            if len(raw) > MAX_LINE_BYTES:
+                self.send_error(431, "Line too long")
+                return None
+            if not raw:
+                self.close_connection = True
+                return None
+            line = _without_terminator(raw)
+            if not line:
+                return fields
+            if len(fields) >= MAX_HEADERS:
+                self.send_error(431, "Too many headers")
+                return None
+            raw_name, colon, raw_value = line.partition(b":")
+            if not colon or not _TOKEN.fullmatch(raw_name):
+                self.send_error(400, MALFORMED_HEADER_LINE)
+                return None
+            raw_value = raw_value.strip(b" \t")
+            if not _FIELD_VALUE.fullmatch(raw_value):
+                self.send_error(400, "malformed header value")
+                return None
+            fields.append((raw_name.decode("ascii"), raw_value.decode("latin-1")))
+
+    def _header_problem(self, names: list[str], message: http.client.HTTPMessage) -> str:
+        """What makes the request's headers a 400, or "" (`names`: lower-cased, in order)."""
+        for name in contract.SINGLE_VALUED_HEADERS:
+            if names.count(name.lower()) > 1:
+                return f"header {name} must be given at most once"
+        if self.request_version != "HTTP/1.0" and "host" not in names:
+            return "an HTTP/1.1 request needs a Host header"
+        length = message.get("Content-Length")
+        if length is not None and not _LENGTH.fullmatch(length):
+            return "invalid Content-Length"
+        return ""
 
     def log_message(self, format: str, *args: Any) -> None:
         """The handlers write one JSON access log per request; stay quiet here."""

@@ -37,7 +37,9 @@ from rehearsal.terraform import (
     OFFLINE_PROVIDER_SETTINGS,
     STACK_FILE,
     Diagnostic,
+    ProviderMirror,
     Result,
+    TerraformCli,
     TerraformError,
     address_at_line,
     diagnostic_from_json,
@@ -303,74 +305,18 @@ def run_plan_gate(
         first: dict[str, str] = {}
         for label, fingerprint in fingerprints.items():
             first.setdefault(fingerprint, label)
-        judged: dict[str, StackVerdict] = {}
-        modules: dict[str, StackModule] = {}
-        planned_acls: dict[str, str] = {}
-        # The stacks compared with an HCL twin first: their ACLs are all planned.
-        for label in sorted(first.values(), key=lambda label: label not in twins.values()):
-            name = _module_name(label, taken=modules.keys())
-            workspace = prepare_workspace(
-                stacks[twins.get(label, label)],
-                root / name,
-                mirror=mirror,
-                # A backend block of a child module is ignored (see HARNESS_WARNINGS).
-                backend="keep",
-                provider_settings=OFFLINE_PROVIDER_SETTINGS,
-            )
-            repeats: list[Repeat] = []
-            if label not in twins and not every_acl:
-                repeats = _leave_out_repeats(
-                    workspace.path / STACK_FILE, label, planned_acls, label in twins.values()
-                )
-            text = (workspace.path / STACK_FILE).read_text(encoding="utf-8")
-            outputs = json.loads(text).get("output", {})
-            if label in twins:
-                text = _use_hcl_stack(stacks[label], workspace.path)
-            modules[name] = StackModule(
-                label=label, name=name, text=text, output_blocks=outputs, hcl=label in twins
-            )
-            judged[label] = StackVerdict(
-                label=label,
-                judged_by=workspace.judged_by,
-                bindings_version=workspace.bindings_version,
-                provider_version=workspace.provider_version,
-                repeats=tuple(repeats),
-            )
+        modules, judged = _stack_modules(
+            stacks, list(first.values()), root, mirror=mirror, twins=twins, every_acl=every_acl
+        )
         root_text = _root_configuration(modules)
         (root / ROOT_FILE).write_text(root_text, encoding="utf-8")
         with OfflineSts() as sts:
             extra = {"AWS_ENDPOINT_URL_STS": sts.url, "GOGC": os.environ.get("GOGC", GOGC)}
             env = terraform_env(cli_config, extra=extra)
             try:
-                init = run(
-                    terraform,
-                    ("init", "-input=false", "-no-color"),
-                    cwd=root,
-                    env=env,
-                    timeout=INIT_TIMEOUT,
+                unattributed = _init_and_plan(
+                    terraform, root, env, (modules, judged, root_text), steps=steps, show=show
                 )
-                steps["init"] = init.seconds
-                if init.returncode != 0:
-                    _fail_all(judged, f"terraform init failed: {_tail(init)}")
-                else:
-                    args = (*PLAN_ARGS, f"-out={SAVED_PLAN}") if show else PLAN_ARGS
-                    plan = run(terraform, args, cwd=root, env=env, timeout=PLAN_TIMEOUT)
-                    steps["plan"] = plan.seconds
-                    unattributed = judge_plan(plan, modules, judged, root_text)
-                    if show and plan.returncode == 0:
-                        shown = run(
-                            terraform,
-                            ("show", "-json", "-no-color", SAVED_PLAN),
-                            cwd=root,
-                            env=env,
-                            timeout=SHOW_TIMEOUT,
-                        )
-                        steps["show"] = shown.seconds
-                        if shown.returncode != 0:
-                            raise TerraformError(f"terraform show failed: {_tail(shown)}")
-                        for name, values in planned_values(json.loads(shown.stdout)).items():
-                            if name in modules:
-                                judged[modules[name].label].planned_values = values
             except (TerraformError, ValueError) as error:
                 _fail_all(judged, f"{type(error).__name__}: {error}")
         verdicts = tuple(
@@ -389,6 +335,95 @@ def run_plan_gate(
         steps=steps,
         unattributed=tuple(unattributed),
     )
+
+
+def _stack_modules(
+    stacks: Mapping[str, Path],
+    labels: list[str],
+    root: Path,
+    *,
+    mirror: ProviderMirror | None,
+    twins: Mapping[str, str],
+    every_acl: bool,
+) -> tuple[dict[str, StackModule], dict[str, StackVerdict]]:
+    """Each stack's scratch copy under `root` as a module, and its (empty) verdict."""
+    judged: dict[str, StackVerdict] = {}
+    modules: dict[str, StackModule] = {}
+    planned_acls: dict[str, str] = {}
+    # The stacks compared with an HCL twin first: their ACLs are all planned.
+    for label in sorted(labels, key=lambda label: label not in twins.values()):
+        name = _module_name(label, taken=modules.keys())
+        workspace = prepare_workspace(
+            stacks[twins.get(label, label)],
+            root / name,
+            mirror=mirror,
+            # A backend block of a child module is ignored (see HARNESS_WARNINGS).
+            backend="keep",
+            provider_settings=OFFLINE_PROVIDER_SETTINGS,
+        )
+        repeats: list[Repeat] = []
+        if label not in twins and not every_acl:
+            repeats = _leave_out_repeats(
+                workspace.path / STACK_FILE, label, planned_acls, label in twins.values()
+            )
+        text = (workspace.path / STACK_FILE).read_text(encoding="utf-8")
+        outputs = json.loads(text).get("output", {})
+        if label in twins:
+            text = _use_hcl_stack(stacks[label], workspace.path)
+        modules[name] = StackModule(
+            label=label, name=name, text=text, output_blocks=outputs, hcl=label in twins
+        )
+        judged[label] = StackVerdict(
+            label=label,
+            judged_by=workspace.judged_by,
+            bindings_version=workspace.bindings_version,
+            provider_version=workspace.provider_version,
+            repeats=tuple(repeats),
+        )
+    return modules, judged
+
+
+def _init_and_plan(
+    terraform: TerraformCli,
+    root: Path,
+    env: Mapping[str, str],
+    configuration: tuple[Mapping[str, StackModule], Mapping[str, StackVerdict], str],
+    *,
+    steps: dict[str, float],
+    show: bool,
+) -> list[Diagnostic]:
+    """`terraform init` and `plan` (and `show` of the saved plan) in `root`, into the verdicts.
+
+    `configuration`: the modules, their verdicts by label, the root configuration's
+    text. Returns the diagnostics that belong to no stack.
+    """
+    modules, judged, root_text = configuration
+    init = run(
+        terraform, ("init", "-input=false", "-no-color"), cwd=root, env=env, timeout=INIT_TIMEOUT
+    )
+    steps["init"] = init.seconds
+    if init.returncode != 0:
+        _fail_all(judged, f"terraform init failed: {_tail(init)}")
+        return []
+    args = (*PLAN_ARGS, f"-out={SAVED_PLAN}") if show else PLAN_ARGS
+    plan = run(terraform, args, cwd=root, env=env, timeout=PLAN_TIMEOUT)
+    steps["plan"] = plan.seconds
+    unattributed = judge_plan(plan, modules, judged, root_text)
+    if show and plan.returncode == 0:
+        shown = run(
+            terraform,
+            ("show", "-json", "-no-color", SAVED_PLAN),
+            cwd=root,
+            env=env,
+            timeout=SHOW_TIMEOUT,
+        )
+        steps["show"] = shown.seconds
+        if shown.returncode != 0:
+            raise TerraformError(f"terraform show failed: {_tail(shown)}")
+        for name, values in planned_values(json.loads(shown.stdout)).items():
+            if name in modules:
+                judged[modules[name].label].planned_values = values
+    return unattributed
 
 
 def run_plan_gate_in_batches(
